@@ -1,0 +1,99 @@
+"""The ``aggregator`` command: a thin layer over the app; every command takes ``--config``.
+
+Errors are rendered in one place (:func:`main`): an ``AggregatorError`` prints its message
+and hint on stderr and exits with its status; there is never a traceback for bad input.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import click
+
+from aggregator import __version__
+from aggregator.config import Config, load_config
+from aggregator.errors import AggregatorError, ConfigError
+
+
+class Context:
+    """What every command receives: the config path, loaded on first use."""
+
+    def __init__(self, config_path: Path) -> None:
+        self.config_path = config_path
+        self._config: Config | None = None
+
+    @property
+    def config(self) -> Config:
+        if self._config is None:
+            self._config = load_config(self.config_path)
+        return self._config
+
+
+pass_ctx = click.make_pass_decorator(Context)
+
+
+class AggregatorGroup(click.Group):
+    """Renders every ``AggregatorError`` the same way, for the console script and CliRunner."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except AggregatorError as exc:
+            ctx.exit(_report(exc))
+
+
+@click.group(cls=AggregatorGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.option(
+    "--config",
+    "config_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=Path("config.yaml"),
+    show_default=True,
+    envvar="AGGREGATOR_CONFIG",
+    help="Settings file; missions are read from its missions_dir.",
+)
+@click.version_option(__version__, prog_name="aggregator")
+@click.pass_context
+def cli(ctx: click.Context, config_path: Path) -> None:
+    """Collect what UN peacekeeping missions publish and put it beside the right mission."""
+    ctx.obj = Context(config_path)
+
+
+@cli.command()
+@pass_ctx
+def check(ctx: Context) -> None:
+    """Validate config.yaml and every mission file; exit non-zero on any problem."""
+    config = ctx.config
+    sources = config.all_sources()
+    click.echo(
+        f"ok: {len(config.missions)} missions "
+        f"({sum(1 for m in config.missions.values() if m.status == 'active')} active), "
+        f"{len(sources)} sources ({sum(1 for s in sources if s.kind == 'x')} on X)"
+    )
+    unverified = [s.id for s in sources if not s.verified]
+    if unverified:
+        click.echo(f"note: {len(unverified)} sources are marked verified: false", err=True)
+
+
+def _report(exc: AggregatorError) -> int:
+    message = exc.message if isinstance(exc, ConfigError) else str(exc)
+    click.echo(f"error: {message}", err=True)
+    return int(exc.exit_status)
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Console-script entry point."""
+    cli.main(args=argv, prog_name="aggregator")
+
+
+def register(command: click.Command) -> click.Command:
+    """Add a command defined in another module (keeps this file the thin entry point)."""
+    cli.add_command(command)
+    return command
+
+
+# Command modules register themselves on import; import them last so they can use `cli`.
+from aggregator import commands as _commands  # noqa: E402
+
+_commands.load()

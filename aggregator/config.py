@@ -1,0 +1,169 @@
+"""Load and validate ``config.yaml`` (settings) and ``feeds/`` (missions and their sources).
+
+Every problem is collected and reported at once, each with its file, key and a hint.
+Secrets are never read from these files: only the names of environment variables.
+"""
+
+from __future__ import annotations
+
+import difflib
+from dataclasses import dataclass, fields
+from pathlib import Path
+from types import UnionType
+from typing import Any, get_args, get_type_hints
+
+import yaml
+
+from aggregator.errors import ConfigError, ConfigProblem
+from aggregator.missions import load_missions_dir
+from aggregator.models import Mission, SourceSpec
+from aggregator.settings import Settings
+
+
+@dataclass(frozen=True)
+class Config:
+    path: Path
+    settings: Settings
+    missions: dict[str, Mission]
+    general_sources: tuple[SourceSpec, ...]
+
+    @property
+    def root(self) -> Path:
+        return self.path.parent
+
+    def resolve(self, relative: str) -> Path:
+        p = Path(relative)
+        return p if p.is_absolute() else (self.root / p)
+
+    @property
+    def database_path(self) -> Path:
+        return self.resolve(self.settings.database)
+
+    @property
+    def output_path(self) -> Path:
+        return self.resolve(self.settings.output_dir)
+
+    @property
+    def missions_path(self) -> Path:
+        return self.resolve(self.settings.missions_dir)
+
+    def all_sources(self) -> list[SourceSpec]:
+        out = [s for m in self.missions.values() for s in m.sources]
+        out.extend(self.general_sources)
+        return out
+
+    def mission(self, acronym: str) -> Mission | None:
+        return self.missions.get(acronym.upper())
+
+
+def _flatten(data: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    known = {f.name for f in fields(Settings)}
+    for key, value in data.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, dict) and name not in known:
+            out.update(_flatten(value, f"{name}_"))
+        else:
+            out[name] = value
+    return out
+
+
+def _coerce(name: str, value: Any, typ: Any, file: str, problems: list[ConfigProblem]) -> Any:
+    key = name.replace("_", ".", 1) if "." not in name else name
+    origin_args = get_args(typ) if isinstance(typ, UnionType) else ()
+    if typ is bool:
+        if isinstance(value, bool):
+            return value
+    elif typ is int:
+        if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
+            return value
+    elif typ is float:
+        if isinstance(value, int | float) and not isinstance(value, bool) and value >= 0:
+            return float(value)
+    elif typ is str:
+        if isinstance(value, str):
+            return value
+    elif getattr(typ, "__origin__", None) is tuple or origin_args:
+        if isinstance(value, list) and all(isinstance(v, str) for v in value):
+            return tuple(value)
+    tname = getattr(typ, "__name__", str(typ))
+    problems.append(
+        ConfigProblem(file, name, f"expected {tname}, got {value!r}", f"see the config reference in README.md ({key})")
+    )
+    return None
+
+
+def load_settings(path: Path) -> Settings:
+    problems: list[ConfigProblem] = []
+    settings = _load_settings(path, problems)
+    if problems:
+        raise ConfigError(problems)
+    return settings
+
+
+def _load_settings(path: Path, problems: list[ConfigProblem]) -> Settings:
+    file = str(path)
+    if not path.exists():
+        problems.append(
+            ConfigProblem(file, "", "file not found", "pass --config PATH or run from the project folder")
+        )
+        return Settings()
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except yaml.YAMLError as exc:
+        problems.append(ConfigProblem(file, "", f"not valid YAML: {exc}", "fix the syntax"))
+        return Settings()
+    if not isinstance(data, dict):
+        problems.append(ConfigProblem(file, "", "must be a mapping of settings", None))
+        return Settings()
+    hints = get_type_hints(Settings)
+    known = {f.name for f in fields(Settings)}
+    values: dict[str, Any] = {}
+    for name, value in _flatten(data).items():
+        if name not in known:
+            close = difflib.get_close_matches(name, known, n=1)
+            hint = f"did you mean {close[0]!r}?" if close else "see the config reference in README.md"
+            problems.append(ConfigProblem(file, name, "unknown setting", hint))
+            continue
+        coerced = _coerce(name, value, hints[name], file, problems)
+        if coerced is not None:
+            values[name] = coerced
+    settings = Settings(**values)
+    _check_values(settings, file, problems)
+    return settings
+
+
+def _check_values(s: Settings, file: str, problems: list[ConfigProblem]) -> None:
+    if not s.base_url.startswith(("http://", "https://")):
+        problems.append(ConfigProblem(file, "base_url", "must start with http:// or https://", None))
+    if s.log_format not in {"auto", "text", "json"}:
+        problems.append(ConfigProblem(file, "log_format", "must be auto, text or json", None))
+    if s.smtp_security not in {"starttls", "ssl", "none"}:
+        problems.append(ConfigProblem(file, "smtp_security", "must be starttls, ssl or none", None))
+    if s.http_concurrency < 1 or s.http_per_host_limit < 1:
+        problems.append(
+            ConfigProblem(file, "http", "concurrency and per_host_limit must be at least 1", None)
+        )
+    if s.min_interval_minutes > s.max_interval_minutes:
+        problems.append(
+            ConfigProblem(file, "min_interval_minutes", "is larger than max_interval_minutes", None)
+        )
+    if s.x_bridge_template and "{handle}" not in s.x_bridge_template:
+        problems.append(
+            ConfigProblem(file, "x.bridge_template", "must contain {handle}", "e.g. http://rsshub.local/twitter/user/{handle}")
+        )
+
+
+def load_config(path: str | Path = "config.yaml") -> Config:
+    """Load settings and missions; raise one ``ConfigError`` listing every problem."""
+    cfg_path = Path(path).resolve()
+    problems: list[ConfigProblem] = []
+    settings = _load_settings(cfg_path, problems)
+    root = cfg_path.parent
+    missions_dir = Path(settings.missions_dir)
+    if not missions_dir.is_absolute():
+        missions_dir = root / missions_dir
+    missions, general = load_missions_dir(missions_dir, problems)
+    if problems:
+        raise ConfigError(problems)
+    return Config(path=cfg_path, settings=settings, missions=missions, general_sources=general)

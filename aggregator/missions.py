@@ -1,0 +1,256 @@
+"""Read mission files (``feeds/<acronym>.yaml``) and ``feeds/_general.yaml`` into models.
+
+The file format is documented in README.md ("Mission files"). Validation never stops at
+the first problem: each is appended to ``problems`` with its file and key.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from aggregator.errors import ConfigProblem
+from aggregator.models import Figure, Mission, Profile, SourceSpec, TagRules
+
+_STATUSES = {"active", "closed"}
+_PROFILE_TEXT = ("summary", "mandate", "background", "why_it_matters", "headquarters")
+
+
+class _Reader:
+    """Typed access to one YAML mapping that records problems instead of raising."""
+
+    def __init__(self, file: str, problems: list[ConfigProblem]) -> None:
+        self.file = file
+        self.problems = problems
+
+    def problem(self, key: str, message: str, hint: str | None = None) -> None:
+        self.problems.append(ConfigProblem(self.file, key, message, hint))
+
+    def str_(self, data: dict[str, Any], key: str, prefix: str = "", required: bool = False) -> str:
+        value = data.get(key)
+        if value is None:
+            if required:
+                self.problem(prefix + key, "is required")
+            return ""
+        if not isinstance(value, str | int | float):
+            self.problem(prefix + key, f"must be text, got {type(value).__name__}")
+            return ""
+        return str(value).strip()
+
+    def list_(self, data: dict[str, Any], key: str, prefix: str = "") -> tuple[str, ...]:
+        value = data.get(key) or []
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            self.problem(prefix + key, "must be a list of text")
+            return ()
+        return tuple(v.strip() for v in value if v.strip())
+
+    def weights(self, data: dict[str, Any], key: str, prefix: str = "") -> dict[str, float]:
+        value = data.get(key) or {}
+        if isinstance(value, list):
+            value = {v: 1.0 for v in value}
+        if not isinstance(value, dict):
+            self.problem(prefix + key, "must map words to weights (0 to 1) or list words")
+            return {}
+        out: dict[str, float] = {}
+        for word, weight in value.items():
+            if not isinstance(weight, int | float) or not 0 < float(weight) <= 1:
+                self.problem(f"{prefix}{key}.{word}", f"weight must be in (0, 1], got {weight!r}")
+                continue
+            out[str(word)] = float(weight)
+        return out
+
+
+def _load_yaml(path: Path, problems: list[ConfigProblem]) -> dict[str, Any] | None:
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError) as exc:
+        problems.append(ConfigProblem(str(path), "", f"cannot read: {exc}", "fix the YAML syntax"))
+        return None
+    if not isinstance(data, dict):
+        problems.append(ConfigProblem(str(path), "", "must be a mapping", None))
+        return None
+    return data
+
+
+def _sources(
+    r: _Reader, items: Any, mission: str | None, key: str = "sources"
+) -> tuple[SourceSpec, ...]:
+    if items is None:
+        return ()
+    if not isinstance(items, list):
+        r.problem(key, "must be a list of sources")
+        return ()
+    out: list[SourceSpec] = []
+    for i, item in enumerate(items):
+        prefix = f"{key}[{i}]."
+        if not isinstance(item, dict):
+            r.problem(f"{key}[{i}]", "must be a mapping with kind and url or handle")
+            continue
+        kind = item.get("kind", "feed")
+        verified = bool(item.get("verified", False))
+        interval = item.get("interval_minutes")
+        if interval is not None and (not isinstance(interval, int) or interval < 1):
+            r.problem(prefix + "interval_minutes", "must be a whole number of minutes, at least 1")
+            interval = None
+        language = item.get("language")
+        if kind == "feed":
+            url = r.str_(item, "url", prefix, required=True)
+            if url and not url.startswith(("http://", "https://")):
+                r.problem(prefix + "url", f"must be an http(s) URL, got {url!r}")
+                continue
+            if not url:
+                continue
+            out.append(
+                SourceSpec(
+                    id=f"feed:{url}", kind="feed", name=r.str_(item, "name", prefix) or url,
+                    mission=mission, url=url, interval_minutes=interval, verified=verified,
+                    language=language,
+                )
+            )
+        elif kind == "x":
+            handle = r.str_(item, "handle", prefix, required=True).lstrip("@")
+            if not handle:
+                continue
+            if not handle.replace("_", "").isalnum() or len(handle) > 15:
+                r.problem(prefix + "handle", f"{handle!r} is not a valid X handle", "letters, digits and _ only, at most 15")
+                continue
+            out.append(
+                SourceSpec(
+                    id=f"x:{handle.lower()}", kind="x", name=r.str_(item, "name", prefix) or f"@{handle}",
+                    mission=mission, handle=handle, interval_minutes=interval,
+                    verified=verified, language=language,
+                )
+            )
+        else:
+            r.problem(prefix + "kind", f"unknown source kind {kind!r}", "use feed or x")
+    return tuple(out)
+
+
+def _profile(r: _Reader, data: Any) -> Profile:
+    if not isinstance(data, dict):
+        r.problem("profile", "is required: summary, mandate, background, why_it_matters, figures")
+        return Profile()
+    texts = {k: r.str_(data, k, "profile.") for k in _PROFILE_TEXT}
+    for k in ("summary", "mandate", "why_it_matters"):
+        if not texts[k]:
+            r.problem(f"profile.{k}", "is required", "write it in your own words, with its sources")
+    head = data.get("head") or {}
+    figures: list[Figure] = []
+    for i, f in enumerate(data.get("figures") or []):
+        p = f"profile.figures[{i}]."
+        if not isinstance(f, dict):
+            r.problem(p[:-1], "must be a mapping")
+            continue
+        fig = Figure(
+            label=r.str_(f, "label", p, required=True), value=r.str_(f, "value", p, required=True),
+            as_of=r.str_(f, "as_of", p, required=True), source_url=r.str_(f, "source_url", p, required=True),
+            verified=bool(f.get("verified", True)), note=r.str_(f, "note", p),
+        )
+        figures.append(fig)
+    events = []
+    for i, e in enumerate(data.get("events") or []):
+        p = f"profile.events[{i}]."
+        if isinstance(e, dict):
+            events.append((r.str_(e, "date", p, True), r.str_(e, "event", p, True), r.str_(e, "source_url", p)))
+    return Profile(
+        **texts,
+        head=r.str_(head, "name", "profile.head.") if isinstance(head, dict) else "",
+        head_as_of=r.str_(head, "as_of", "profile.head.") if isinstance(head, dict) else "",
+        figures=tuple(figures), events=tuple(events), sources=r.list_(data, "sources", "profile."),
+    )
+
+
+def _rules(r: _Reader, data: Any) -> TagRules:
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        r.problem("rules", "must be a mapping")
+        return TagRules()
+    return TagRules(
+        hashtags=tuple(h.lstrip("#") for h in r.list_(data, "hashtags", "rules.")),
+        mentions=tuple(m.lstrip("@") for m in r.list_(data, "mentions", "rules.")),
+        names=r.list_(data, "names", "rules."),
+        places=r.weights(data, "places", "rules."),
+        terms=r.weights(data, "terms", "rules."),
+        hosts=r.list_(data, "hosts", "rules."),
+        lookalikes=r.list_(data, "lookalikes", "rules."),
+        active_from=r.str_(data, "active_from", "rules.") or None,
+        active_to=r.str_(data, "active_to", "rules.") or None,
+    )
+
+
+def load_mission(path: Path, problems: list[ConfigProblem]) -> Mission | None:
+    data = _load_yaml(path, problems)
+    if data is None:
+        return None
+    r = _Reader(str(path), problems)
+    acronym = r.str_(data, "acronym", required=True).upper()
+    if acronym and path.stem.lower() != acronym.lower():
+        r.problem("acronym", f"{acronym} does not match the file name {path.name}", f"rename the file to {acronym.lower()}.yaml")
+    names = data.get("names")
+    if not isinstance(names, dict) or not names.get("en"):
+        r.problem("names", "must map language codes to full names, with at least en")
+        names = {}
+    status = data.get("status")
+    if status not in _STATUSES:
+        r.problem("status", f"must be active or closed, got {status!r}")
+        status = "active"
+    established = data.get("established")
+    closed = data.get("closed")
+    if not isinstance(established, int):
+        r.problem("established", "must be a year")
+        established = 0
+    if status == "closed" and not isinstance(closed, int):
+        r.problem("closed", "a closed mission needs the year it closed")
+    if status == "active" and closed is not None:
+        r.problem("closed", "an active mission has no closing year", "set status: closed or remove closed")
+    return Mission(
+        acronym=acronym,
+        names={str(k): str(v) for k, v in names.items()},
+        status=status,
+        established=established,
+        closed=closed if isinstance(closed, int) else None,
+        country=r.str_(data, "country", required=True),
+        profile=_profile(r, data.get("profile")),
+        rules=_rules(r, data.get("rules")),
+        sources=_sources(r, data.get("sources"), acronym),
+        predecessors=tuple(p.upper() for p in r.list_(data, "predecessors")),
+        website=r.str_(data, "website") or None,
+    )
+
+
+def load_missions_dir(
+    folder: Path, problems: list[ConfigProblem]
+) -> tuple[dict[str, Mission], tuple[SourceSpec, ...]]:
+    if not folder.is_dir():
+        problems.append(ConfigProblem(str(folder), "", "missions folder not found", "set missions_dir in config.yaml"))
+        return {}, ()
+    missions: dict[str, Mission] = {}
+    for path in sorted(folder.glob("*.yaml")):
+        if path.name.startswith("_"):
+            continue
+        mission = load_mission(path, problems)
+        if mission is None or not mission.acronym:
+            continue
+        if mission.acronym in missions:
+            problems.append(ConfigProblem(str(path), "acronym", f"{mission.acronym} is defined twice", None))
+        missions[mission.acronym] = mission
+    general: tuple[SourceSpec, ...] = ()
+    gpath = folder / "_general.yaml"
+    if gpath.exists():
+        data = _load_yaml(gpath, problems)
+        if data is not None:
+            general = _sources(_Reader(str(gpath), problems), data.get("sources"), None)
+    seen: dict[str, str] = {}
+    for spec in [s for m in missions.values() for s in m.sources] + list(general):
+        owner = spec.mission or "_general"
+        if spec.id in seen:
+            problems.append(
+                ConfigProblem(str(folder), spec.id, f"listed by both {seen[spec.id]} and {owner}", "a source belongs to one mission, or to _general")
+            )
+        seen[spec.id] = owner
+    if not missions:
+        problems.append(ConfigProblem(str(folder), "", "no mission files found", "add feeds/<acronym>.yaml"))
+    return missions, general

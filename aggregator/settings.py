@@ -1,0 +1,87 @@
+"""Settings: every key of ``config.yaml`` declared once, with its default, type and help.
+
+``config.yaml`` may nest keys in sections (``http: {connect_timeout: 10}``); a nested key
+``section.name`` is the setting ``section_name``. Unknown keys, wrong types and bad values
+are all reported at once by :func:`aggregator.config.load_config`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, fields
+from typing import Any
+
+
+def _s(default: Any, help: str) -> Any:
+    return field(default=default, metadata={"help": help})
+
+
+@dataclass(frozen=True)
+class Settings:
+    database: str = _s("data/aggregator.db", "SQLite archive file (relative to config.yaml)")
+    output_dir: str = _s("output", "folder the site is rendered into (relative to config.yaml)")
+    missions_dir: str = _s("feeds", "folder of mission files <acronym>.yaml and _general.yaml")
+    base_url: str = _s(
+        "http://127.0.0.1:8000/",
+        "public URL where output/ is published; absolute links in feeds, emails, snippets",
+    )
+    site_title: str = _s("Peacekeeping mission feeds", "title shown on every page")
+    http_connect_timeout: float = _s(10.0, "seconds to open a connection")
+    http_read_timeout: float = _s(20.0, "seconds to wait for each chunk of a response")
+    http_deadline: float = _s(60.0, "seconds one source may take in all, redirects included")
+    http_max_body_bytes: int = _s(10_000_000, "larger responses are cut off and recorded as errors")
+    http_max_redirects: int = _s(5, "redirects followed before giving up")
+    http_user_agent: str = _s(
+        "aggregator/0.1 (+https://github.com/peacekeeping-feeds/aggregator)",
+        "User-Agent sent with every request",
+    )
+    http_concurrency: int = _s(16, "sources fetched at the same time")
+    http_per_host_limit: int = _s(2, "requests at the same time to one host")
+    parse_workers: int = _s(0, "processes that parse feeds; 0 means one per CPU core")
+    default_interval_minutes: int = _s(30, "how often a source is polled unless its file says")
+    min_interval_minutes: int = _s(5, "the shortest poll interval the adaptive schedule may choose")
+    max_interval_minutes: int = _s(360, "the longest poll interval the adaptive schedule may choose")
+    backoff_cap_hours: float = _s(24.0, "longest wait between retries of a failing source")
+    stale_factor: float = _s(
+        10.0, "a source is stale when its newest post is older than this many usual intervals"
+    )
+    alert_after_hours: float = _s(24.0, "failing or stale this long sends one ops alert")
+    offline: bool = _s(False, "refuse every host not listed in allowed_hosts")
+    allowed_hosts: tuple[str, ...] = _s((), "hosts reachable when offline is true")
+    page_posts: int = _s(20, "posts shown on a mission page")
+    show_retweets: bool = _s(True, "show retweets on pages and in the widget by default")
+    show_replies: bool = _s(False, "show replies on pages and in the widget by default")
+    log_format: str = _s("auto", "auto (text on a terminal, JSON otherwise), text or json")
+    log_level: str = _s("INFO", "DEBUG, INFO, WARNING or ERROR")
+    media_max_bytes: int = _s(5_000_000, "largest image downloaded for local copies")
+    media_max_width: int = _s(1200, "local image copies are resized to at most this width")
+    x_token_env: str = _s("X_BEARER_TOKEN", "environment variable holding the X API bearer token")
+    x_api_base: str = _s("https://api.x.com", "X API base URL (a loopback fake in tests)")
+    x_backfill: int = _s(20, "posts read from an X account the first time it is collected")
+    x_max_pages: int = _s(3, "pages read from one X account in one run, at most")
+    x_price_per_post: float = _s(0.005, "USD charged by X per post read")
+    x_price_per_user: float = _s(0.010, "USD charged by X per user read")
+    x_monthly_budget: float = _s(50.0, "USD; a run that would pass it is refused")
+    x_bridge_template: str = _s(
+        "", "RSS bridge URL for X handles without API access, e.g. http://rsshub.local/twitter/user/{handle}"
+    )
+    digest_lists: str = _s("", "YAML file of digest lists (recipients are personal data)")
+    smtp_host: str = _s("localhost", "SMTP server")
+    smtp_port: int = _s(587, "SMTP port")
+    smtp_security: str = _s("starttls", "starttls, ssl or none")
+    smtp_user_env: str = _s("SMTP_USER", "environment variable holding the SMTP user name")
+    smtp_password_env: str = _s("SMTP_PASSWORD", "environment variable holding the SMTP password")
+    smtp_rate_per_second: float = _s(10.0, "messages sent per second at most")
+    secret_env: str = _s(
+        "AGGREGATOR_SECRET", "environment variable holding the key that signs unsubscribe links"
+    )
+    serve_host: str = _s("127.0.0.1", "address `aggregator serve` listens on")
+    serve_port: int = _s(8000, "port `aggregator serve` listens on")
+
+
+def setting_fields() -> list[tuple[str, Any, str, str]]:
+    """(name, default, type name, help) for every setting: the config reference table."""
+    out = []
+    for f in fields(Settings):
+        type_name = f.type if isinstance(f.type, str) else getattr(f.type, "__name__", str(f.type))
+        out.append((f.name, f.default, str(type_name), f.metadata.get("help", "")))
+    return out

@@ -1,0 +1,66 @@
+"""The only place that speaks SQL. One SQLite file, opened in WAL mode.
+
+``Store`` is assembled from one mixin per concern (posts, sources, moderation, ...),
+each in its own module, all sharing ``self.db`` (a ``sqlite_utils.Database``).
+Transactions are short: one per source's batch of posts, never across network I/O.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+
+from sqlite_utils import Database
+
+from aggregator.errors import StoreError
+from aggregator.store.posts import PostsMixin
+from aggregator.store.schema import MIGRATIONS
+from aggregator.store.sources import SourcesMixin
+
+Clock = Callable[[], datetime]
+
+
+def system_clock() -> datetime:
+    return datetime.now(UTC)
+
+
+class Store(PostsMixin, SourcesMixin):
+    def __init__(
+        self, path: str | Path, *, clock: Clock = system_clock, readonly: bool = False
+    ) -> None:
+        self.path = Path(path)
+        self.clock = clock
+        try:
+            if readonly:
+                conn = sqlite3.connect(
+                    f"file:{self.path}?mode=ro", uri=True, check_same_thread=False
+                )
+            else:
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+                conn = sqlite3.connect(str(self.path), check_same_thread=False, timeout=30)
+            self.db = Database(conn)
+            if not readonly:
+                self.db.execute("PRAGMA journal_mode=WAL")
+                self.db.execute("PRAGMA synchronous=NORMAL")
+                self.db.execute("PRAGMA foreign_keys=ON")
+                self.db.execute("PRAGMA busy_timeout=30000")
+                MIGRATIONS.apply(self.db)
+        except sqlite3.DatabaseError as exc:
+            raise StoreError(
+                f"cannot open the archive {self.path}: {exc}",
+                hint="check the `database` setting in config.yaml and the file's permissions",
+            ) from exc
+
+    def close(self) -> None:
+        self.db.conn.close()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+__all__ = ["Store", "system_clock"]

@@ -1,0 +1,218 @@
+"""Posts, their versions and their mission tags."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import asdict
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from aggregator.models import Post, Tag, iso
+
+if TYPE_CHECKING:
+    from sqlite_utils import Database
+
+VISIBLE = "p.availability = 'available' AND COALESCE(m.hidden, 0) = 0"
+
+
+def _json(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, sort_keys=True, default=str)
+
+
+def post_row(post: Post) -> dict[str, Any]:
+    """The one ``Post -> row`` function: every write of a post goes through it."""
+    return {
+        "id": post.id,
+        "source_id": post.source_id,
+        "kind": post.kind,
+        "external_id": post.external_id,
+        "url": post.url,
+        "canonical_url": post.canonical_url,
+        "author": post.author,
+        "author_handle": post.author_handle,
+        "title": post.title,
+        "text": post.text,
+        "html": post.html,
+        "language": post.language,
+        "published_at": iso(post.published_at),
+        "updated_at": iso(post.updated_at),
+        "collected_at": iso(post.collected_at),
+        "sort_at": iso(post.sort_time),
+        "media": _json([asdict(m) for m in post.media]),
+        "links": _json(list(post.links)),
+        "hashtags": _json(list(post.hashtags)),
+        "mentions": _json(list(post.mentions)),
+        "is_retweet": int(post.is_retweet),
+        "is_reply": int(post.is_reply),
+        "is_quote": int(post.is_quote),
+        "content_hash": post.content_hash,
+        "raw": _json(dict(post.raw)),
+    }
+
+
+def effective_tags(rule_tags: Iterable[Tag], decisions: Mapping[str, tuple[str, str]]) -> list[Tag]:
+    """Apply editors' decisions (mission -> (action, note)) on top of rule tags. Pure."""
+    tags = {t.mission: t for t in rule_tags if decisions.get(t.mission, ("",))[0] != "remove"}
+    for mission, (action, note) in decisions.items():
+        if action == "add":
+            tags[mission] = Tag(mission=mission, rule="editor", matched=note, decided_by="editor")
+    return sorted(tags.values(), key=lambda t: t.mission)
+
+
+class PostsMixin:
+    db: Database
+
+    # --- writing -------------------------------------------------------------------
+
+    def _decisions(self, post_ids: Sequence[str]) -> dict[str, dict[str, tuple[str, str]]]:
+        out: dict[str, dict[str, tuple[str, str]]] = {}
+        for chunk in _chunks(post_ids, 500):
+            marks = ",".join("?" * len(chunk))
+            for row in self.db.execute(
+                f"SELECT post_id, mission, action, note FROM tag_decisions WHERE post_id IN ({marks})",
+                list(chunk),
+            ).fetchall():
+                out.setdefault(row[0], {})[row[1]] = (row[2], row[3])
+        return out
+
+    def _existing(self, post_ids: Sequence[str]) -> dict[str, tuple[str, int]]:
+        out: dict[str, tuple[str, int]] = {}
+        for chunk in _chunks(post_ids, 500):
+            marks = ",".join("?" * len(chunk))
+            for row in self.db.execute(
+                f"SELECT id, content_hash, version FROM posts WHERE id IN ({marks})", list(chunk)
+            ).fetchall():
+                out[row[0]] = (row[1], row[2])
+        return out
+
+    def _write_tags(self, post_id: str, sort_at: str, tags: Iterable[Tag]) -> set[str]:
+        """Replace a post's tags; return the missions whose set of posts changed."""
+        before = {
+            r[0] for r in self.db.execute(
+                "SELECT mission FROM post_tags WHERE post_id = ?", [post_id]
+            ).fetchall()
+        }
+        self.db.execute("DELETE FROM post_tags WHERE post_id = ?", [post_id])
+        after: set[str] = set()
+        for tag in tags:
+            after.add(tag.mission)
+            self.db.execute(
+                "INSERT INTO post_tags (post_id, mission, rule, matched, decided_by, sort_at)"
+                " VALUES (?, ?, ?, ?, ?, ?)",
+                [post_id, tag.mission, tag.rule, tag.matched, tag.decided_by, sort_at],
+            )
+        return before | after
+
+    def save_posts(
+        self,
+        tagged: Sequence[tuple[Post, Sequence[Tag]]],
+        *,
+        source_state: Mapping[str, Any] | None = None,
+        source_id: str | None = None,
+    ) -> tuple[int, int, set[str]]:
+        """Upsert posts with their rule tags, and the source's new state, in one transaction.
+
+        The source's cursor/etag (``source_state``) is written in the same transaction as the
+        posts it covers, so a crash can never leave a cursor ahead of the stored posts.
+        Returns (added, updated, missions whose pages changed).
+        """
+        added = updated = 0
+        changed: set[str] = set()
+        ids = [p.id for p, _ in tagged]
+        with self.db.atomic():
+            existing = self._existing(ids)
+            decisions = self._decisions(ids)
+            for post, tags in tagged:
+                row = post_row(post)
+                prior = existing.get(post.id)
+                if prior is not None and prior[0] == post.content_hash:
+                    continue
+                version = 1 if prior is None else prior[1] + 1
+                row["version"] = version
+                if prior is None:
+                    self.db["posts"].insert(row)
+                    added += 1
+                else:
+                    self.db["posts"].update(post.id, row)
+                    updated += 1
+                existing[post.id] = (post.content_hash, version)
+                self.db.execute(
+                    "INSERT OR REPLACE INTO post_versions (post_id, version, collected_at,"
+                    " content_hash, raw) VALUES (?, ?, ?, ?, ?)",
+                    [post.id, version, row["collected_at"], post.content_hash, row["raw"]],
+                )
+                final = effective_tags(tags, decisions.get(post.id, {}))
+                changed |= self._write_tags(post.id, row["sort_at"], final)
+            if source_state is not None and source_id is not None:
+                self.db["sources"].update(source_id, dict(source_state))
+        return added, updated, changed
+
+    # --- reading -------------------------------------------------------------------
+
+    def mission_posts(
+        self, acronym: str, *, limit: int = 20, include_hidden: bool = False
+    ) -> list[dict[str, Any]]:
+        """Newest posts of a mission, pinned first; public callers get visible posts only."""
+        where = "" if include_hidden else f"AND {VISIBLE}"
+        rows = self.db.execute(
+            f"""
+            SELECT p.*, t.rule AS tag_rule, t.matched AS tag_matched,
+                   t.decided_by AS tag_decided_by,
+                   COALESCE(m.pinned, 0) AS pinned, COALESCE(m.hidden, 0) AS hidden
+            FROM post_tags t
+            JOIN posts p ON p.id = t.post_id
+            LEFT JOIN moderation m ON m.post_id = p.id
+            WHERE t.mission = ? {where}
+            ORDER BY COALESCE(m.pinned, 0) DESC, t.sort_at DESC
+            LIMIT ?""",
+            [acronym, limit],
+        )
+        cols = [d[0] for d in rows.description]
+        return [_decode(dict(zip(cols, r, strict=True))) for r in rows.fetchall()]
+
+    def tags_of(self, post_id: str) -> list[Tag]:
+        return [
+            Tag(mission=r[0], rule=r[1], matched=r[2], decided_by=r[3])
+            for r in self.db.execute(
+                "SELECT mission, rule, matched, decided_by FROM post_tags WHERE post_id = ?"
+                " ORDER BY mission",
+                [post_id],
+            ).fetchall()
+        ]
+
+    def post(self, post_id: str) -> dict[str, Any] | None:
+        rows = list(self.db.query("SELECT * FROM posts WHERE id = ?", [post_id]))
+        return _decode(rows[0]) if rows else None
+
+    def mission_counts(self) -> dict[str, tuple[int, str | None]]:
+        """Per mission: number of visible posts and the newest post time."""
+        out: dict[str, tuple[int, str | None]] = {}
+        for row in self.db.execute(
+            f"""SELECT t.mission, COUNT(*), MAX(t.sort_at) FROM post_tags t
+                JOIN posts p ON p.id = t.post_id LEFT JOIN moderation m ON m.post_id = p.id
+                WHERE {VISIBLE} GROUP BY t.mission"""
+        ).fetchall():
+            out[row[0]] = (row[1], row[2])
+        return out
+
+    def count_posts(self) -> int:
+        return int(self.db.execute("SELECT COUNT(*) FROM posts").fetchone()[0])
+
+
+def _decode(row: dict[str, Any]) -> dict[str, Any]:
+    for key in ("media", "links", "hashtags", "mentions", "raw"):
+        if isinstance(row.get(key), str):
+            row[key] = json.loads(row[key])
+    return row
+
+
+def _chunks(items: Sequence[str], size: int) -> Iterable[Sequence[str]]:
+    for i in range(0, len(items), size):
+        yield items[i : i + size]
+
+
+def now_iso(now: datetime) -> str:
+    value = iso(now)
+    assert value is not None
+    return value

@@ -1,0 +1,237 @@
+"""The archive's schema, declared explicitly and created by versioned migrations.
+
+Each migration is a function registered on ``MIGRATIONS``; they run in order, once each,
+inside a transaction (sqlite-utils ``Migrations``). Never edit a migration that has
+shipped: add a new one below it. Table and column descriptions live in ``DESCRIPTIONS``
+so that Datasette and ``docs/archive.md`` can show them.
+"""
+
+from __future__ import annotations
+
+from sqlite_utils import Database, Migrations
+
+MIGRATIONS = Migrations("aggregator")
+
+FTS_TOKENIZE = "unicode61 remove_diacritics 2"
+
+
+@MIGRATIONS(name="0001_initial")
+def _initial(db: Database) -> None:
+    db.execute(
+        """
+        CREATE TABLE missions (
+            acronym TEXT PRIMARY KEY,
+            name TEXT NOT NULL,
+            status TEXT NOT NULL,
+            established INTEGER,
+            closed INTEGER,
+            country TEXT
+        )"""
+    )
+    db.execute(
+        """
+        CREATE TABLE sources (
+            id TEXT PRIMARY KEY,
+            kind TEXT NOT NULL,
+            name TEXT NOT NULL,
+            mission TEXT,
+            url TEXT,
+            handle TEXT,
+            x_user_id TEXT,
+            permanent_url TEXT,
+            etag TEXT,
+            last_modified TEXT,
+            body_hash TEXT,
+            cursor TEXT,
+            state TEXT NOT NULL DEFAULT 'new',
+            state_reason TEXT,
+            due_at TEXT,
+            interval_seconds INTEGER,
+            last_attempt_at TEXT,
+            last_success_at TEXT,
+            last_error TEXT,
+            last_error_kind TEXT,
+            last_error_at TEXT,
+            consecutive_failures INTEGER NOT NULL DEFAULT 0,
+            posts_added_total INTEGER NOT NULL DEFAULT 0,
+            last_posts_added INTEGER NOT NULL DEFAULT 0,
+            newest_post_at TEXT,
+            lease_owner TEXT,
+            lease_until TEXT,
+            disabled INTEGER NOT NULL DEFAULT 0,
+            warnings TEXT
+        )"""
+    )
+    db.execute(
+        """
+        CREATE TABLE posts (
+            id TEXT PRIMARY KEY,
+            source_id TEXT NOT NULL REFERENCES sources(id),
+            kind TEXT NOT NULL,
+            external_id TEXT NOT NULL,
+            url TEXT,
+            canonical_url TEXT,
+            author TEXT NOT NULL DEFAULT '',
+            author_handle TEXT,
+            title TEXT NOT NULL DEFAULT '',
+            text TEXT NOT NULL DEFAULT '',
+            html TEXT NOT NULL DEFAULT '',
+            language TEXT,
+            published_at TEXT,
+            updated_at TEXT,
+            collected_at TEXT NOT NULL,
+            sort_at TEXT NOT NULL,
+            media TEXT NOT NULL DEFAULT '[]',
+            links TEXT NOT NULL DEFAULT '[]',
+            hashtags TEXT NOT NULL DEFAULT '[]',
+            mentions TEXT NOT NULL DEFAULT '[]',
+            is_retweet INTEGER NOT NULL DEFAULT 0,
+            is_reply INTEGER NOT NULL DEFAULT 0,
+            is_quote INTEGER NOT NULL DEFAULT 0,
+            content_hash TEXT NOT NULL,
+            version INTEGER NOT NULL DEFAULT 1,
+            raw TEXT NOT NULL DEFAULT '{}',
+            availability TEXT NOT NULL DEFAULT 'available',
+            availability_note TEXT,
+            availability_at TEXT
+        )"""
+    )
+    db.execute("CREATE INDEX posts_source_sort ON posts(source_id, sort_at DESC)")
+    db.execute("CREATE INDEX posts_sort ON posts(sort_at DESC)")
+    db.execute("CREATE INDEX posts_canonical_url ON posts(canonical_url)")
+    db.execute(
+        """
+        CREATE TABLE post_versions (
+            post_id TEXT NOT NULL REFERENCES posts(id),
+            version INTEGER NOT NULL,
+            collected_at TEXT NOT NULL,
+            content_hash TEXT NOT NULL,
+            raw TEXT NOT NULL,
+            PRIMARY KEY (post_id, version)
+        )"""
+    )
+    # Tags decided by rules; recomputed on retag. sort_at is copied from posts so that
+    # "newest N visible posts of mission M" is one index range scan.
+    db.execute(
+        """
+        CREATE TABLE post_tags (
+            post_id TEXT NOT NULL REFERENCES posts(id),
+            mission TEXT NOT NULL,
+            rule TEXT NOT NULL,
+            matched TEXT NOT NULL DEFAULT '',
+            decided_by TEXT NOT NULL DEFAULT 'rule',
+            sort_at TEXT NOT NULL,
+            PRIMARY KEY (post_id, mission)
+        )"""
+    )
+    db.execute("CREATE INDEX post_tags_mission_sort ON post_tags(mission, sort_at DESC)")
+    # Editors' decisions on tags: they always win over rules and survive retagging.
+    db.execute(
+        """
+        CREATE TABLE tag_decisions (
+            post_id TEXT NOT NULL REFERENCES posts(id),
+            mission TEXT NOT NULL,
+            action TEXT NOT NULL CHECK (action IN ('add', 'remove')),
+            editor TEXT NOT NULL,
+            note TEXT NOT NULL DEFAULT '',
+            decided_at TEXT NOT NULL,
+            PRIMARY KEY (post_id, mission)
+        )"""
+    )
+    db.execute(
+        """
+        CREATE TABLE moderation (
+            post_id TEXT PRIMARY KEY REFERENCES posts(id),
+            hidden INTEGER NOT NULL DEFAULT 0,
+            hidden_by TEXT,
+            hidden_at TEXT,
+            hidden_note TEXT,
+            pinned INTEGER NOT NULL DEFAULT 0,
+            pinned_by TEXT,
+            pinned_at TEXT,
+            pinned_note TEXT
+        )"""
+    )
+    db.execute(
+        """
+        CREATE TABLE audit_log (
+            id INTEGER PRIMARY KEY,
+            at TEXT NOT NULL,
+            editor TEXT NOT NULL,
+            action TEXT NOT NULL,
+            post_id TEXT,
+            mission TEXT,
+            note TEXT NOT NULL DEFAULT ''
+        )"""
+    )
+    db.execute(
+        """
+        CREATE TABLE runs (
+            id INTEGER PRIMARY KEY,
+            started_at TEXT NOT NULL,
+            finished_at TEXT,
+            trigger TEXT NOT NULL DEFAULT 'collect',
+            sources_total INTEGER NOT NULL DEFAULT 0,
+            sources_failed INTEGER NOT NULL DEFAULT 0,
+            posts_added INTEGER NOT NULL DEFAULT 0,
+            posts_updated INTEGER NOT NULL DEFAULT 0,
+            summary TEXT NOT NULL DEFAULT '{}'
+        )"""
+    )
+    db.execute(
+        """
+        CREATE TABLE source_events (
+            id INTEGER PRIMARY KEY,
+            run_id INTEGER REFERENCES runs(id),
+            source_id TEXT NOT NULL,
+            at TEXT NOT NULL,
+            outcome TEXT NOT NULL,
+            posts_added INTEGER NOT NULL DEFAULT 0,
+            posts_updated INTEGER NOT NULL DEFAULT 0,
+            duration_s REAL NOT NULL DEFAULT 0,
+            error TEXT,
+            error_kind TEXT
+        )"""
+    )
+    db.execute("CREATE INDEX source_events_source_at ON source_events(source_id, at DESC)")
+    db.execute(
+        """
+        CREATE TABLE service_state (
+            key TEXT PRIMARY KEY,
+            value TEXT NOT NULL,
+            updated_at TEXT NOT NULL
+        )"""
+    )
+    db["posts"].enable_fts(
+        ["title", "text", "author"], fts_version="FTS5", create_triggers=True,
+        tokenize=FTS_TOKENIZE,
+    )
+
+
+DESCRIPTIONS: dict[str, tuple[str, dict[str, str]]] = {
+    "missions": ("The peacekeeping missions configured in feeds/", {}),
+    "sources": (
+        "Every feed and X account collected, with its fetch state",
+        {
+            "id": "feed:<url> or x:<handle>",
+            "cursor": "X since_id: the newest post id committed",
+            "state": "ok, backing_off, stale, rate_limited, gone, disabled, new",
+            "due_at": "next time the source may be collected (UTC)",
+        },
+    ),
+    "posts": (
+        "Normalized posts; the latest version of each, raw payload beside it",
+        {
+            "sort_at": "published_at, or collected_at when the source gave no date",
+            "raw": "the entry exactly as the source gave it (JSON)",
+            "availability": "available, deleted, protected, withheld, suspended (at the source)",
+        },
+    ),
+    "post_versions": ("Every raw version of a post ever collected", {}),
+    "post_tags": ("Missions each post was tagged with by the rules, and why", {}),
+    "tag_decisions": ("Editors' additions and removals of missions; they win over rules", {}),
+    "moderation": ("Hidden and pinned posts, with who, when and why", {}),
+    "audit_log": ("Every editor action", {}),
+    "runs": ("One row per collection run", {}),
+    "source_events": ("One row per source per run: outcome, posts, duration, error", {}),
+}
