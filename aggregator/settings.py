@@ -76,6 +76,11 @@ class Settings:
     )
     serve_host: str = _s("127.0.0.1", "address `aggregator serve` listens on")
     serve_port: int = _s(8000, "port `aggregator serve` listens on")
+    templates_dir: str = _s(
+        "", "folder of jinja2 templates searched before the built-in ones (override by name)"
+    )
+    widget_posts: int = _s(5, "posts the widget shows unless the snippet sets data-posts (1-50)")
+    feed_posts: int = _s(50, "entries in each Atom, RSS and JSON feed")
 
 
 def setting_fields() -> list[tuple[str, Any, str, str]]:

@@ -16,6 +16,7 @@ from sqlite_utils import Database
 
 from aggregator.errors import StoreError
 from aggregator.store.posts import PostsMixin
+from aggregator.store.render import RenderMixin
 from aggregator.store.schema import MIGRATIONS
 from aggregator.store.sources import SourcesMixin
 
@@ -26,7 +27,7 @@ def system_clock() -> datetime:
     return datetime.now(UTC)
 
 
-class Store(PostsMixin, SourcesMixin):
+class Store(PostsMixin, SourcesMixin, RenderMixin):
     def __init__(
         self, path: str | Path, *, clock: Clock = system_clock, readonly: bool = False
     ) -> None:

@@ -235,3 +235,29 @@ DESCRIPTIONS: dict[str, tuple[str, dict[str, str]]] = {
     "runs": ("One row per collection run", {}),
     "source_events": ("One row per source per run: outcome, posts, duration, error", {}),
 }
+
+
+# --- 0070-0079: local media copies (issue 5) ----------------------------------------------
+
+
+@MIGRATIONS(name="0070_media_fetches")
+def _media_fetches(db: Database) -> None:
+    # One row per image of a post we tried to copy under output/media/; a post with a row
+    # is never retried automatically. A failed copy leaves a link to the original.
+    db.execute(
+        """
+        CREATE TABLE media_fetches (
+            post_id TEXT NOT NULL REFERENCES posts(id),
+            url TEXT NOT NULL,
+            outcome TEXT NOT NULL,
+            local_path TEXT,
+            bytes INTEGER NOT NULL DEFAULT 0,
+            error TEXT,
+            attempted_at TEXT NOT NULL,
+            PRIMARY KEY (post_id, url)
+        )"""
+    )
+    DESCRIPTIONS["media_fetches"] = (
+        "Images of posts copied (or not) under output/media/: outcome, local path, error",
+        {"outcome": "stored, too_large, not_image, http_error, refused"},
+    )

@@ -1,0 +1,114 @@
+"""Queries for rendering (pages, widget, feeds) and for local media copies.
+
+Visibility is always ``store.posts.VISIBLE``: hidden and compliance-removed posts never
+leave this module unless a caller asks for them explicitly.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+
+from aggregator.models import Tag
+from aggregator.store.posts import VISIBLE, _chunks, _decode
+
+if TYPE_CHECKING:
+    from sqlite_utils import Database
+
+
+class RenderMixin:
+    db: Database
+
+    def visible_posts(
+        self,
+        mission: str | None,
+        *,
+        limit: int = 20,
+        retweets: bool = True,
+        replies: bool = True,
+    ) -> list[dict[str, Any]]:
+        """Newest visible posts of one mission (pinned first), or of all missions (``None``).
+
+        Each row carries ``tags`` (every mission the post is tagged with) and, for one
+        mission, ``tag_rule``/``tag_matched``/``tag_decided_by`` for that mission.
+        """
+        filters = [VISIBLE]
+        if not retweets:
+            filters.append("p.is_retweet = 0")
+        if not replies:
+            filters.append("p.is_reply = 0")
+        where = " AND ".join(filters)
+        if mission is not None:
+            sql = f"""
+                SELECT p.*, t.rule AS tag_rule, t.matched AS tag_matched,
+                       t.decided_by AS tag_decided_by, COALESCE(m.pinned, 0) AS pinned
+                FROM post_tags t JOIN posts p ON p.id = t.post_id
+                LEFT JOIN moderation m ON m.post_id = p.id
+                WHERE t.mission = ? AND {where}
+                ORDER BY COALESCE(m.pinned, 0) DESC, t.sort_at DESC, p.id
+                LIMIT ?"""
+            params: list[Any] = [mission, limit]
+        else:
+            sql = f"""
+                SELECT p.*, COALESCE(m.pinned, 0) AS pinned
+                FROM posts p LEFT JOIN moderation m ON m.post_id = p.id
+                WHERE {where} AND EXISTS (SELECT 1 FROM post_tags t WHERE t.post_id = p.id)
+                ORDER BY p.sort_at DESC, p.id
+                LIMIT ?"""
+            params = [limit]
+        cursor = self.db.execute(sql, params)
+        cols = [d[0] for d in cursor.description]
+        rows = [_decode(dict(zip(cols, r, strict=True))) for r in cursor.fetchall()]
+        tags = self.tags_by_post([r["id"] for r in rows])
+        for row in rows:
+            row["tags"] = tags.get(row["id"], [])
+        return rows
+
+    def tags_by_post(self, post_ids: Sequence[str]) -> dict[str, list[Tag]]:
+        out: dict[str, list[Tag]] = {}
+        for chunk in _chunks(post_ids, 500):
+            marks = ",".join("?" * len(chunk))
+            for r in self.db.execute(
+                "SELECT post_id, mission, rule, matched, decided_by FROM post_tags"
+                f" WHERE post_id IN ({marks}) ORDER BY mission",
+                list(chunk),
+            ).fetchall():
+                out.setdefault(r[0], []).append(
+                    Tag(mission=r[1], rule=r[2], matched=r[3], decided_by=r[4])
+                )
+        return out
+
+    # --- local media ------------------------------------------------------------------
+
+    def posts_pending_media(self, limit: int = 500) -> list[dict[str, Any]]:
+        """Visible posts, newest first, with media never attempted (no ``media_fetches`` row)."""
+        cursor = self.db.execute(
+            f"""SELECT p.id, p.media FROM posts p LEFT JOIN moderation m ON m.post_id = p.id
+                WHERE p.media != '[]' AND {VISIBLE}
+                  AND NOT EXISTS (SELECT 1 FROM media_fetches f WHERE f.post_id = p.id)
+                ORDER BY p.sort_at DESC LIMIT ?""",
+            [limit],
+        )
+        return [{"id": r[0], "media": json.loads(r[1])} for r in cursor.fetchall()]
+
+    def record_media(
+        self,
+        post_id: str,
+        media: Sequence[Mapping[str, Any]],
+        attempts: Iterable[Mapping[str, Any]],
+        at: str,
+    ) -> None:
+        """Store a post's media list (with ``local_path`` set where a copy exists) and attempts."""
+        with self.db.atomic():
+            self.db.execute(
+                "UPDATE posts SET media = ? WHERE id = ?",
+                [json.dumps(list(media), ensure_ascii=False, sort_keys=True), post_id],
+            )
+            for a in attempts:
+                self.db.execute(
+                    "INSERT OR REPLACE INTO media_fetches (post_id, url, outcome, local_path,"
+                    " bytes, error, attempted_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    [post_id, a["url"], a["outcome"], a.get("local_path"), a.get("bytes", 0),
+                     a.get("error"), at],
+                )
