@@ -261,3 +261,19 @@ def _media_fetches(db: Database) -> None:
         "Images of posts copied (or not) under output/media/: outcome, local path, error",
         {"outcome": "stored, too_large, not_image, http_error, refused"},
     )
+
+
+# --- 0030-0039: the scheduled service (issue 4) -------------------------------------------
+
+
+@MIGRATIONS(name="0030_service")
+def _service(db: Database) -> None:
+    # When a source entered its current state (for "failing or stale longer than N hours"
+    # alerts) and when the one ops alert about that state was sent.
+    db.execute("ALTER TABLE sources ADD COLUMN state_since TEXT")
+    db.execute("ALTER TABLE sources ADD COLUMN alerted_at TEXT")
+    db.execute("CREATE INDEX sources_due_at ON sources(due_at)")
+    DESCRIPTIONS["service_state"] = (
+        "The running service's heartbeat, last tick summary and lock holder",
+        {"key": "heartbeat, last_tick, ...", "value": "JSON"},
+    )
