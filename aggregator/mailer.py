@@ -1,0 +1,293 @@
+"""Build MIME messages and send them with ``smtplib``; sign unsubscribe tokens.
+
+One :class:`SmtpSender` is one SMTP connection for one run (opened on the first message),
+with a per-run rate limit. smtplib errors are wrapped into :class:`SendFailed`, which says
+whether the server refused for good (5xx: do not retry this address), only for now (4xx), or
+whether the connection was lost before we know (the message may or may not have arrived).
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import logging
+import smtplib
+import ssl
+import time
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+from email.headerregistry import Address
+from email.message import EmailMessage
+from email.policy import SMTP
+from email.utils import format_datetime, parseaddr
+from typing import TYPE_CHECKING
+
+from aggregator.errors import DeliveryError
+
+if TYPE_CHECKING:
+    from aggregator.app import App
+    from aggregator.settings import Settings
+
+log = logging.getLogger("aggregator.mailer")
+
+
+class SendFailed(DeliveryError):
+    """One message was not accepted. ``code`` is the SMTP reply code when there was one."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        permanent: bool = False,
+        code: int | None = None,
+        connection_lost: bool = False,
+        hint: str | None = None,
+    ) -> None:
+        super().__init__(message, permanent=permanent, hint=hint)
+        self.code = code
+        self.connection_lost = connection_lost
+
+
+# --- messages -------------------------------------------------------------------------
+
+
+def build_message(
+    *,
+    sender: str,
+    to: str,
+    subject: str,
+    text: str,
+    html: str | None,
+    date: datetime,
+    message_id: str,
+    headers: Mapping[str, str] | None = None,
+) -> EmailMessage:
+    """A ``multipart/alternative`` message (plain text first, HTML second) in UTF-8.
+
+    The ``email`` package picks quoted-printable or base64 per part, and RFC 2047 encodes
+    non-ASCII headers, so Arabic or French text arrives intact.
+    """
+    msg = EmailMessage(policy=SMTP)
+    msg["From"] = sender
+    msg["To"] = to
+    msg["Subject"] = subject
+    msg["Date"] = format_datetime(date)
+    msg["Message-ID"] = message_id
+    msg["MIME-Version"] = "1.0"
+    for name, value in (headers or {}).items():
+        msg[name] = value
+    msg.set_content(text, charset="utf-8")
+    if html is not None:
+        msg.add_alternative(html, subtype="html", charset="utf-8")
+    return msg
+
+
+def address_domain(address: str) -> str:
+    """``digest@un.example.org`` or ``Name <digest@un.example.org>`` -> ``un.example.org``."""
+    return parseaddr(address)[1].rpartition("@")[2].lower() or "localhost"
+
+
+def valid_address(address: str) -> bool:
+    """A plain ``local@domain`` address (what subscribers and senders must look like)."""
+    try:
+        parsed = Address(addr_spec=parseaddr(address)[1])
+    except (ValueError, IndexError):
+        return False
+    return bool(parsed.username and "." in parsed.domain and " " not in address.strip())
+
+
+# --- unsubscribe tokens -----------------------------------------------------------------
+
+
+def _b64(raw: bytes) -> str:
+    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode("ascii")
+
+
+def _unb64(text: str) -> bytes:
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+def sign_token(key: bytes, list_name: str, email: str, issued: datetime) -> str:
+    """An HMAC-SHA256 signed token naming one recipient of one list, and when it was made."""
+    payload = f"{list_name}\n{email.lower()}\n{int(issued.timestamp())}".encode()
+    mac = hmac.new(key, payload, hashlib.sha256).digest()
+    return f"{_b64(payload)}.{_b64(mac)}"
+
+
+def verify_token(
+    key: bytes, token: str, *, now: datetime, max_age_days: float
+) -> tuple[str, str] | None:
+    """(list name, email) when ``token`` is ours and not older than ``max_age_days``."""
+    try:
+        payload_b64, mac_b64 = token.strip().split(".", 1)
+        payload, mac = _unb64(payload_b64), _unb64(mac_b64)
+        expected = hmac.new(key, payload, hashlib.sha256).digest()
+        if not hmac.compare_digest(mac, expected):
+            return None
+        list_name, email, issued = payload.decode("utf-8").split("\n")
+        age = now.timestamp() - int(issued)
+    except (ValueError, UnicodeDecodeError):
+        return None
+    if age < -300 or age > max_age_days * 86400:
+        return None
+    return list_name, email
+
+
+def secret_key(settings: Settings, env: Mapping[str, str]) -> bytes:
+    """The signing key from the environment variable named by ``secret_env``."""
+    value = env.get(settings.secret_env, "")
+    if len(value) < 16:
+        raise DeliveryError(
+            f"the environment variable {settings.secret_env} must hold the key that signs"
+            " unsubscribe links (at least 16 characters)",
+            hint=f"export {settings.secret_env}=$(python3 -c 'import secrets; print(secrets.token_urlsafe(32))')",
+        )
+    return value.encode("utf-8")
+
+
+# --- sending ---------------------------------------------------------------------------
+
+
+class SmtpSender:
+    """One SMTP connection for one run; ``send`` one message to one recipient at a time."""
+
+    def __init__(
+        self, settings: Settings, env: Mapping[str, str], *, rate_per_second: float | None = None
+    ) -> None:
+        self.settings = settings
+        self.env = env
+        rate = settings.smtp_rate_per_second if rate_per_second is None else rate_per_second
+        self.min_gap = 1.0 / rate if rate > 0 else 0.0
+        self._smtp: smtplib.SMTP | None = None
+        self._last_send = 0.0
+        self.sent = 0
+
+    def __enter__(self) -> SmtpSender:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def _connect(self) -> smtplib.SMTP:
+        s = self.settings
+        where = f"{s.smtp_host}:{s.smtp_port} ({s.smtp_security})"
+        try:
+            smtp: smtplib.SMTP
+            if s.smtp_security == "ssl":
+                smtp = smtplib.SMTP_SSL(
+                    s.smtp_host, s.smtp_port, timeout=s.smtp_timeout, context=self._tls()
+                )
+            else:
+                smtp = smtplib.SMTP(s.smtp_host, s.smtp_port, timeout=s.smtp_timeout)
+                if s.smtp_security == "starttls":
+                    smtp.starttls(context=self._tls())
+            user = self.env.get(s.smtp_user_env, "")
+            if user:
+                smtp.login(user, self.env.get(s.smtp_password_env, ""))
+        except smtplib.SMTPAuthenticationError as exc:
+            raise SendFailed(
+                f"the SMTP server {where} refused the login of {s.smtp_user_env}",
+                code=exc.smtp_code, connection_lost=True,
+                hint=f"check {s.smtp_user_env} and {s.smtp_password_env}",
+            ) from exc
+        except (OSError, smtplib.SMTPException) as exc:
+            raise SendFailed(
+                f"cannot connect to the SMTP server {where}: {exc}", connection_lost=True,
+                hint="check smtp.host, smtp.port and smtp.security in config.yaml",
+            ) from exc
+        return smtp
+
+    def _tls(self) -> ssl.SSLContext:
+        ctx = ssl.create_default_context(cafile=self.settings.smtp_ca_file or None)
+        return ctx
+
+    def _pace(self) -> None:
+        if self.min_gap:
+            wait = self._last_send + self.min_gap - time.monotonic()
+            if wait > 0:
+                time.sleep(wait)
+        self._last_send = time.monotonic()
+
+    def send(self, msg: EmailMessage | bytes, sender: str, recipient: str) -> None:
+        """Hand one message to the server; raise :class:`SendFailed` unless it was accepted."""
+        if self._smtp is None:
+            self._smtp = self._connect()
+        self._pace()
+        raw = msg if isinstance(msg, bytes) else msg.as_bytes(policy=SMTP)
+        envelope_from = parseaddr(sender)[1]
+        try:
+            refused = self._smtp.sendmail(envelope_from, [recipient], raw)
+        except smtplib.SMTPRecipientsRefused as exc:
+            code, text = next(iter(exc.recipients.values()), (550, b""))
+            raise _failed(recipient, code, text) from exc
+        except (smtplib.SMTPDataError, smtplib.SMTPSenderRefused) as exc:
+            raise _failed(recipient, exc.smtp_code, exc.smtp_error) from exc
+        except smtplib.SMTPResponseException as exc:
+            self._drop()
+            raise _failed(recipient, exc.smtp_code, exc.smtp_error, lost=True) from exc
+        except (OSError, smtplib.SMTPException) as exc:
+            self._drop()
+            raise SendFailed(
+                f"the connection to the SMTP server was lost while sending to {recipient}: {exc}",
+                connection_lost=True,
+            ) from exc
+        if refused:
+            code, text = refused.get(recipient, (550, b""))
+            raise _failed(recipient, code, text)
+        self.sent += 1
+
+    def _drop(self) -> None:
+        if self._smtp is not None:
+            try:
+                self._smtp.close()
+            finally:
+                self._smtp = None
+
+    def close(self) -> None:
+        if self._smtp is not None:
+            try:
+                self._smtp.quit()
+            except (OSError, smtplib.SMTPException):
+                pass
+            finally:
+                self._drop()
+
+
+def _failed(recipient: str, code: int, text: bytes | str, *, lost: bool = False) -> SendFailed:
+    detail = text.decode("utf-8", "replace") if isinstance(text, bytes) else str(text)
+    permanent = 500 <= code < 600
+    return SendFailed(
+        f"the SMTP server refused the message to {recipient}: {code} {detail}".strip(),
+        permanent=permanent, code=code, connection_lost=lost,
+        hint=None if permanent else "a temporary refusal: the next run retries this address",
+    )
+
+
+# --- ops alerts ------------------------------------------------------------------------
+
+
+def send_alert(app: App, subject: str, body: str) -> None:
+    """Mail an ops alert to ``ops_email``; always logs it, and never raises.
+
+    Used by the service for persistent problems. With no ``ops_email`` set, or when the mail
+    cannot go out, the log line is the alert.
+    """
+    settings = app.config.settings
+    log.warning("ops alert: %s\n%s", subject, body)
+    recipients: Sequence[str] = [a.strip() for a in settings.ops_email.split(",") if a.strip()]
+    if not recipients:
+        return
+    sender = settings.ops_sender or f"aggregator@{address_domain(recipients[0])}"
+    now = app.now()
+    try:
+        with SmtpSender(settings, app.env, rate_per_second=0) as smtp:
+            for to in recipients:
+                digest = hashlib.sha256(f"{to}\n{subject}\n{now.isoformat()}".encode()).hexdigest()
+                msg = build_message(
+                    sender=sender, to=to, subject=f"[aggregator] {subject}", text=body, html=None,
+                    date=now, message_id=f"<alert.{digest[:32]}@{address_domain(sender)}>",
+                )
+                smtp.send(msg, sender, to)
+    except DeliveryError as exc:
+        log.error("ops alert %r could not be mailed: %s", subject, exc)
