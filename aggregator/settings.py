@@ -74,6 +74,14 @@ class Settings:
     secret_env: str = _s(
         "AGGREGATOR_SECRET", "environment variable holding the key that signs unsubscribe links"
     )
+    smtp_timeout: float = _s(30.0, "seconds to wait for the SMTP server at each step")
+    smtp_ca_file: str = _s("", "CA bundle to trust for SMTP TLS (empty: the system's)")
+    unsubscribe_url: str = _s(
+        "", "HTTPS unsubscribe endpoint (`aggregator serve` route); empty: <base_url>unsubscribe"
+    )
+    unsubscribe_max_age_days: float = _s(400.0, "unsubscribe links older than this stop working")
+    ops_email: str = _s("", "comma-separated addresses that receive ops alerts (empty: log only)")
+    ops_sender: str = _s("", "From address of ops alerts (empty: aggregator@<ops domain>)")
     serve_host: str = _s("127.0.0.1", "address `aggregator serve` listens on")
     serve_port: int = _s(8000, "port `aggregator serve` listens on")
     templates_dir: str = _s(
