@@ -15,7 +15,7 @@ from typing import Any, get_args, get_type_hints
 import yaml
 
 from aggregator.errors import ConfigError, ConfigProblem
-from aggregator.missions import load_missions_dir
+from aggregator.missions import load_missions_dir, load_sources_file
 from aggregator.models import Mission, SourceSpec
 from aggregator.settings import Settings
 
@@ -164,6 +164,10 @@ def load_config(path: str | Path = "config.yaml") -> Config:
     if not missions_dir.is_absolute():
         missions_dir = root / missions_dir
     missions, general = load_missions_dir(missions_dir, problems)
+    if settings.sources_file and missions:
+        missions, general = load_sources_file(
+            root / settings.sources_file, missions, problems
+        )
     if problems:
         raise ConfigError(problems)
     return Config(path=cfg_path, settings=settings, missions=missions, general_sources=general)

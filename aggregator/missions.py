@@ -6,6 +6,7 @@ the first problem: each is appended to ``problems`` with its file and key.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -254,3 +255,35 @@ def load_missions_dir(
     if not missions:
         problems.append(ConfigProblem(str(folder), "", "no mission files found", "add feeds/<acronym>.yaml"))
     return missions, general
+
+
+def load_sources_file(
+    path: Path, missions: dict[str, Mission], problems: list[ConfigProblem]
+) -> tuple[dict[str, Mission], tuple[SourceSpec, ...]]:
+    """Replace every mission's sources (and the general ones) with those listed in ``path``.
+
+    Each entry names its ``mission`` (an acronym, or null for a general source). The demo
+    uses this to point the real mission files at sample feeds without rewriting them.
+    """
+    data = _load_yaml(path, problems)
+    if data is None:
+        return missions, ()
+    r = _Reader(str(path), problems)
+    items = data.get("sources")
+    if not isinstance(items, list):
+        r.problem("sources", "must be a list of sources, each with a mission (or null)")
+        return missions, ()
+    by_mission: dict[str | None, list[SourceSpec]] = {}
+    for i, item in enumerate(items):
+        owner = item.get("mission") if isinstance(item, dict) else None
+        acronym = str(owner).upper() if owner else None
+        if acronym is not None and acronym not in missions:
+            r.problem(f"sources[{i}].mission", f"unknown mission {owner!r}", f"one of {', '.join(sorted(missions))}")
+            continue
+        specs = _sources(r, [item], acronym, key=f"sources[{i}]")
+        by_mission.setdefault(acronym, []).extend(specs)
+    replaced = {
+        acronym: replace(m, sources=tuple(by_mission.get(acronym, ())))
+        for acronym, m in missions.items()
+    }
+    return replaced, tuple(by_mission.get(None, ()))

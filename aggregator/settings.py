@@ -20,6 +20,9 @@ class Settings:
     database: str = _s("data/aggregator.db", "SQLite archive file (relative to config.yaml)")
     output_dir: str = _s("output", "folder the site is rendered into (relative to config.yaml)")
     missions_dir: str = _s("feeds", "folder of mission files <acronym>.yaml and _general.yaml")
+    sources_file: str = _s(
+        "", "optional YAML list of sources that replaces the mission files' sources (the demo)"
+    )
     base_url: str = _s(
         "http://127.0.0.1:8000/",
         "public URL where output/ is published; absolute links in feeds, emails, snippets",
