@@ -83,9 +83,10 @@ def _coerce(name: str, value: Any, typ: Any, file: str, problems: list[ConfigPro
     elif typ is str:
         if isinstance(value, str):
             return value
-    elif getattr(typ, "__origin__", None) is tuple or origin_args:
-        if isinstance(value, list) and all(isinstance(v, str) for v in value):
-            return tuple(value)
+    elif (getattr(typ, "__origin__", None) is tuple or origin_args) and (
+        isinstance(value, list) and all(isinstance(v, str) for v in value)
+    ):
+        return tuple(value)
     tname = getattr(typ, "__name__", str(typ))
     problems.append(
         ConfigProblem(file, name, f"expected {tname}, got {value!r}", f"see the config reference in README.md ({key})")

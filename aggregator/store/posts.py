@@ -131,10 +131,10 @@ class PostsMixin:
                 version = 1 if prior is None else prior[1] + 1
                 row["version"] = version
                 if prior is None:
-                    self.db["posts"].insert(row)
+                    self.db.table("posts").insert(row)
                     added += 1
                 else:
-                    self.db["posts"].update(post.id, row)
+                    self.db.table("posts").update(post.id, row)
                     updated += 1
                 existing[post.id] = (post.content_hash, version)
                 self.db.execute(
@@ -145,7 +145,7 @@ class PostsMixin:
                 final = effective_tags(tags, decisions.get(post.id, {}))
                 changed |= self._write_tags(post.id, row["sort_at"], final)
             if source_state is not None and source_id is not None:
-                self.db["sources"].update(source_id, dict(source_state))
+                self.db.table("sources").update(source_id, dict(source_state))
         return added, updated, changed
 
     # --- reading -------------------------------------------------------------------

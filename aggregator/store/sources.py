@@ -20,7 +20,7 @@ class SourcesMixin:
         """Mirror the configured missions (for readable joins in sqlite3 and Datasette)."""
         with self.db.atomic():
             for m in missions:
-                self.db["missions"].upsert(
+                self.db.table("missions").upsert(
                     {
                         "acronym": m.acronym,
                         "name": m.name,
@@ -44,9 +44,9 @@ class SourcesMixin:
                     "handle": spec.handle,
                 }
                 if self.db.execute("SELECT 1 FROM sources WHERE id = ?", [spec.id]).fetchone():
-                    self.db["sources"].update(spec.id, desc)
+                    self.db.table("sources").update(spec.id, desc)
                 else:
-                    self.db["sources"].insert({"id": spec.id, **desc})
+                    self.db.table("sources").insert({"id": spec.id, **desc})
 
     def source_state(self, source_id: str) -> dict[str, Any]:
         rows = list(self.db.query("SELECT * FROM sources WHERE id = ?", [source_id]))
@@ -57,19 +57,19 @@ class SourcesMixin:
 
     def update_source(self, source_id: str, values: Mapping[str, Any]) -> None:
         with self.db.atomic():
-            self.db["sources"].update(source_id, dict(values))
+            self.db.table("sources").update(source_id, dict(values))
 
     # --- runs ------------------------------------------------------------------------
 
     def start_run(self, started_at: datetime, trigger: str = "collect") -> int:
         with self.db.atomic():
-            table = self.db["runs"]
+            table = self.db.table("runs")
             table.insert({"started_at": iso(started_at), "trigger": trigger})
-            return int(table.last_pk)  # type: ignore[attr-defined]
+            return int(table.last_pk or 0)
 
     def record_event(self, run_id: int | None, report: SourceReport, at: datetime) -> None:
         with self.db.atomic():
-            self.db["source_events"].insert(
+            self.db.table("source_events").insert(
                 {
                     "run_id": run_id,
                     "source_id": report.source_id,
@@ -91,7 +91,7 @@ class SourcesMixin:
             }
         }
         with self.db.atomic():
-            self.db["runs"].update(
+            self.db.table("runs").update(
                 run_id,
                 {
                     "finished_at": iso(finished_at),
