@@ -15,6 +15,8 @@ from pathlib import Path
 from sqlite_utils import Database
 
 from aggregator.errors import StoreError
+from aggregator.store.editors import EditorsMixin
+from aggregator.store.moderation import ModerationMixin
 from aggregator.store.posts import PostsMixin
 from aggregator.store.render import RenderMixin
 from aggregator.store.schema import MIGRATIONS
@@ -27,7 +29,7 @@ def system_clock() -> datetime:
     return datetime.now(UTC)
 
 
-class Store(PostsMixin, SourcesMixin, RenderMixin):
+class Store(PostsMixin, SourcesMixin, RenderMixin, ModerationMixin, EditorsMixin):
     def __init__(
         self, path: str | Path, *, clock: Clock = system_clock, readonly: bool = False
     ) -> None:

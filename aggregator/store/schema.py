@@ -237,6 +237,60 @@ DESCRIPTIONS: dict[str, tuple[str, dict[str, str]]] = {
 }
 
 
+# --- 0060-0069: editors, sign-in sessions, sign-in failures (issue 8) -------------------
+
+
+@MIGRATIONS(name="0060_editors")
+def _editors(db: Database) -> None:
+    db.execute(
+        """
+        CREATE TABLE editors (
+            name TEXT PRIMARY KEY,
+            password_hash TEXT NOT NULL,
+            created_at TEXT NOT NULL,
+            disabled INTEGER NOT NULL DEFAULT 0,
+            disabled_at TEXT
+        )"""
+    )
+    # Server-side sessions: the cookie holds a random token, the table only its SHA-256,
+    # so a copy of the archive cannot be replayed as a cookie. Revoked on sign-out.
+    db.execute(
+        """
+        CREATE TABLE editor_sessions (
+            token_hash TEXT PRIMARY KEY,
+            editor TEXT NOT NULL REFERENCES editors(name),
+            csrf_token TEXT NOT NULL,
+            created_at TEXT NOT NULL,
+            expires_at TEXT NOT NULL,
+            revoked_at TEXT,
+            address TEXT NOT NULL DEFAULT ''
+        )"""
+    )
+    db.execute(
+        """
+        CREATE TABLE signin_failures (
+            id INTEGER PRIMARY KEY,
+            at TEXT NOT NULL,
+            name TEXT NOT NULL,
+            address TEXT NOT NULL
+        )"""
+    )
+    db.execute("CREATE INDEX signin_failures_at ON signin_failures(at)")
+    db.execute("CREATE INDEX audit_log_post ON audit_log(post_id, at)")
+
+
+DESCRIPTIONS.update(
+    {
+        "editors": ("Editor accounts (scrypt password hashes); disabled, never deleted", {}),
+        "editor_sessions": (
+            "Moderation page sign-ins: SHA-256 of the cookie token, CSRF token, expiry, revocation",
+            {},
+        ),
+        "signin_failures": ("Failed sign-ins by name and address, for rate limiting", {}),
+    }
+)
+
+
 # --- 0070-0079: local media copies (issue 5) ----------------------------------------------
 
 

@@ -1,0 +1,186 @@
+"""Editors' decisions: hide/show, pin/unpin, add/remove a mission; the queue; the audit log.
+
+Every action runs in one transaction that writes the decision, updates what the public
+reads (``moderation`` and ``post_tags``) right away, and appends one ``audit_log`` row
+(who, when, what, why). Decisions live apart from rule tags (``tag_decisions``,
+``moderation``), so re-collection, retagging and migrations never overwrite them:
+``store.posts.effective_tags`` re-applies them on every save.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from typing import TYPE_CHECKING, Any, Literal
+
+from aggregator.errors import UsageError
+from aggregator.models import iso
+from aggregator.store.posts import _decode
+
+if TYPE_CHECKING:
+    from sqlite_utils import Database
+
+Action = Literal["hide", "show", "pin", "unpin", "add_mission", "remove_mission"]
+ACTIONS: tuple[Action, ...] = ("hide", "show", "pin", "unpin", "add_mission", "remove_mission")
+_FLAGS: dict[str, tuple[str, int]] = {
+    "hide": ("hidden", 1), "show": ("hidden", 0), "pin": ("pinned", 1), "unpin": ("pinned", 0),
+}
+
+
+class ModerationMixin:
+    db: Database
+    clock: Callable[[], datetime]
+
+    def moderate(
+        self,
+        post_id: str,
+        action: Action,
+        *,
+        editor: str,
+        note: str,
+        mission: str | None = None,
+    ) -> set[str]:
+        """Apply one editor action; return the missions whose public pages changed."""
+        if action not in ACTIONS:
+            raise UsageError(f"unknown moderation action {action!r}", hint=f"use one of {ACTIONS}")
+        if not editor.strip():
+            raise UsageError("an editor name is required", hint="pass --editor NAME")
+        if not note.strip():
+            raise UsageError(
+                f"a note is required to {action.replace('_', ' ')} post {post_id}",
+                hint="say why in --note; it is kept in the audit log",
+            )
+        if action in ("add_mission", "remove_mission") and not mission:
+            raise UsageError(f"{action.replace('_', ' ')} needs a mission acronym")
+        at = iso(self.clock())
+        assert at is not None
+        with self.db.atomic():
+            before = self._post_missions(post_id)
+            if action in _FLAGS:
+                self._set_flag(post_id, action, editor, note, at)
+            else:
+                assert mission is not None
+                mission = mission.upper()
+                self._decide(post_id, mission, action, editor, note, at)
+            self.db.execute(
+                "INSERT INTO audit_log (at, editor, action, post_id, mission, note)"
+                " VALUES (?, ?, ?, ?, ?, ?)",
+                [at, editor, action, post_id, mission.upper() if mission else None, note],
+            )
+            return before | self._post_missions(post_id)
+
+    def _post_missions(self, post_id: str) -> set[str]:
+        if self.db.execute("SELECT 1 FROM posts WHERE id = ?", [post_id]).fetchone() is None:
+            raise UsageError(
+                f"no post {post_id!r} in the archive",
+                hint="find post ids with `aggregator moderate --queue` or `aggregator audit`",
+            )
+        rows = self.db.execute("SELECT mission FROM post_tags WHERE post_id = ?", [post_id])
+        return {r[0] for r in rows.fetchall()}
+
+    def _set_flag(self, post_id: str, action: str, editor: str, note: str, at: str) -> None:
+        column, value = _FLAGS[action]
+        self.db.execute("INSERT OR IGNORE INTO moderation (post_id) VALUES (?)", [post_id])
+        self.db.execute(
+            f"UPDATE moderation SET {column} = ?, {column}_by = ?, {column}_at = ?,"
+            f" {column}_note = ? WHERE post_id = ?",
+            [value, editor, at, note, post_id],
+        )
+
+    def _decide(
+        self, post_id: str, mission: str, action: str, editor: str, note: str, at: str
+    ) -> None:
+        verb = "add" if action == "add_mission" else "remove"
+        self.db.execute(
+            "INSERT OR REPLACE INTO tag_decisions (post_id, mission, action, editor, note,"
+            " decided_at) VALUES (?, ?, ?, ?, ?, ?)",
+            [post_id, mission, verb, editor, note, at],
+        )
+        # The same result as store.posts.effective_tags, applied to this one post now.
+        if verb == "remove":
+            self.db.execute(
+                "DELETE FROM post_tags WHERE post_id = ? AND mission = ?", [post_id, mission]
+            )
+            return
+        self.db.execute(
+            "INSERT OR REPLACE INTO post_tags (post_id, mission, rule, matched, decided_by,"
+            " sort_at) SELECT id, ?, 'editor', ?, 'editor', sort_at FROM posts WHERE id = ?",
+            [mission, note, post_id],
+        )
+
+    # --- reading -------------------------------------------------------------------
+
+    def moderation_queue(
+        self, mission: str | None = None, *, limit: int = 50, unreviewed_only: bool = False
+    ) -> list[dict[str, Any]]:
+        """Newest collected posts (of one mission, or all), hidden ones included and flagged.
+
+        Each row has the post's columns plus ``hidden``, ``pinned``, their notes,
+        ``reviewed`` (an editor acted on it) and ``tags`` (mission, rule, matched, decided_by).
+        """
+        where, params = [], []
+        if mission:
+            where.append("p.id IN (SELECT post_id FROM post_tags WHERE mission = ?)")
+            params.append(mission.upper())
+        if unreviewed_only:
+            where.append("NOT EXISTS (SELECT 1 FROM audit_log a WHERE a.post_id = p.id)")
+        sql = f"""
+            SELECT p.*, COALESCE(m.hidden, 0) AS hidden, COALESCE(m.pinned, 0) AS pinned,
+                   m.hidden_note, m.hidden_by, m.pinned_note, m.pinned_by,
+                   EXISTS (SELECT 1 FROM audit_log a WHERE a.post_id = p.id) AS reviewed
+            FROM posts p LEFT JOIN moderation m ON m.post_id = p.id
+            {"WHERE " + " AND ".join(where) if where else ""}
+            ORDER BY p.collected_at DESC, p.sort_at DESC LIMIT ?"""
+        cursor = self.db.execute(sql, [*params, limit])
+        cols = [d[0] for d in cursor.description]
+        rows = [_decode(dict(zip(cols, r, strict=True))) for r in cursor.fetchall()]
+        for row in rows:
+            row["tags"] = self._tag_rows(row["id"])
+            row["decisions"] = self.tag_decisions(row["id"])
+        return rows
+
+    def _tag_rows(self, post_id: str) -> list[dict[str, Any]]:
+        return list(
+            self.db.query(
+                "SELECT mission, rule, matched, decided_by FROM post_tags WHERE post_id = ?"
+                " ORDER BY mission",
+                [post_id],
+            )
+        )
+
+    def tag_decisions(self, post_id: str) -> list[dict[str, Any]]:
+        return list(
+            self.db.query(
+                "SELECT mission, action, editor, note, decided_at FROM tag_decisions"
+                " WHERE post_id = ? ORDER BY mission",
+                [post_id],
+            )
+        )
+
+    def moderation_state(self, post_id: str) -> dict[str, Any]:
+        """The post's hidden/pinned flags with who and why ({} when never moderated)."""
+        rows = list(self.db.query("SELECT * FROM moderation WHERE post_id = ?", [post_id]))
+        return rows[0] if rows else {}
+
+    def unreviewed_counts(self) -> dict[str, int]:
+        """Per mission: posts no editor has acted on yet."""
+        return {
+            r[0]: r[1]
+            for r in self.db.execute(
+                """SELECT t.mission, COUNT(*) FROM post_tags t
+                   WHERE NOT EXISTS (SELECT 1 FROM audit_log a WHERE a.post_id = t.post_id)
+                   GROUP BY t.mission"""
+            ).fetchall()
+        }
+
+    def audit_log(self, post_id: str | None = None, *, limit: int = 200) -> list[dict[str, Any]]:
+        """Editor actions, newest first (one post's, or all)."""
+        where = "WHERE post_id = ?" if post_id else ""
+        params: list[Any] = [post_id] if post_id else []
+        return list(
+            self.db.query(
+                f"SELECT id, at, editor, action, post_id, mission, note FROM audit_log {where}"
+                " ORDER BY id DESC LIMIT ?",
+                [*params, limit],
+            )
+        )
