@@ -101,3 +101,23 @@ def setting_fields() -> list[tuple[str, Any, str, str]]:
         type_name = f.type if isinstance(f.type, str) else getattr(f.type, "__name__", str(f.type))
         out.append((f.name, f.default, str(type_name), f.metadata.get("help", "")))
     return out
+
+
+SECTIONS = ("http", "x", "smtp", "serve", "media", "digest", "ops")
+
+
+def display_key(name: str) -> str:
+    """The key as written in config.yaml: ``http_connect_timeout`` -> ``http.connect_timeout``."""
+    head, _, rest = name.partition("_")
+    return f"{head}.{rest}" if head in SECTIONS and rest else name
+
+
+def reference_markdown() -> str:
+    """The configuration reference table, as the README shows it."""
+    lines = ["| key | default | type | what it does |", "| --- | --- | --- | --- |"]
+    for name, default, type_name, help_text in setting_fields():
+        shown = "" if default in ("", ()) else default
+        if isinstance(shown, tuple):
+            shown = list(shown)
+        lines.append(f"| `{display_key(name)}` | `{shown}` | {type_name} | {help_text} |")
+    return "\n".join(lines) + "\n"
