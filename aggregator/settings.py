@@ -48,6 +48,12 @@ class Settings:
         10.0, "a source is stale when its newest post is older than this many usual intervals"
     )
     alert_after_hours: float = _s(24.0, "failing or stale this long sends one ops alert")
+    service_tick_seconds: float = _s(
+        60.0, "`aggregator run` looks for due sources, digests and alerts this often"
+    )
+    service_health_max_age_minutes: float = _s(
+        10.0, "`aggregator health` fails when the service's last tick is older than this"
+    )
     offline: bool = _s(False, "refuse every host not listed in allowed_hosts")
     allowed_hosts: tuple[str, ...] = _s((), "hosts reachable when offline is true")
     page_posts: int = _s(20, "posts shown on a mission page")
@@ -87,6 +93,12 @@ class Settings:
     ops_sender: str = _s("", "From address of ops alerts (empty: aggregator@<ops domain>)")
     serve_host: str = _s("127.0.0.1", "address `aggregator serve` listens on")
     serve_port: int = _s(8000, "port `aggregator serve` listens on")
+    editor_session_hours: float = _s(
+        12.0, "hours an editor stays signed in to the moderation page (sign-out ends it sooner)"
+    )
+    signin_max_failures: int = _s(
+        5, "failed sign-ins per minute, per name or per address, before further tries get 429"
+    )
     templates_dir: str = _s(
         "", "folder of jinja2 templates searched before the built-in ones (override by name)"
     )
