@@ -20,6 +20,7 @@ from aggregator.store.moderation import ModerationMixin
 from aggregator.store.posts import PostsMixin
 from aggregator.store.render import RenderMixin
 from aggregator.store.schema import MIGRATIONS
+from aggregator.store.service import ServiceMixin
 from aggregator.store.sources import SourcesMixin
 
 Clock = Callable[[], datetime]
@@ -29,7 +30,7 @@ def system_clock() -> datetime:
     return datetime.now(UTC)
 
 
-class Store(PostsMixin, SourcesMixin, RenderMixin, ModerationMixin, EditorsMixin):
+class Store(PostsMixin, SourcesMixin, RenderMixin, ModerationMixin, EditorsMixin, ServiceMixin):
     def __init__(
         self, path: str | Path, *, clock: Clock = system_clock, readonly: bool = False
     ) -> None:

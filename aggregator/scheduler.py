@@ -1,0 +1,382 @@
+"""The long-running service behind ``aggregator run``.
+
+One tick (:meth:`Service.tick`) collects what is due, re-renders only the missions whose
+posts changed, sends the digests that are due and raises ops alerts for persistent problems;
+each step is guarded so that a failure is logged and the next tick still runs. APScheduler
+3.x calls the tick on an interval (coalesced, one instance at a time, with a grace time long
+enough for a restart); a second job writes a heartbeat on its own database connection.
+
+Nothing here runs on import: the scheduler is built and started by :meth:`Service.serve`.
+One writer: :class:`WriterLock` (an ``fcntl`` lock file beside the database) makes a second
+``aggregator run`` on the same archive exit with :class:`~aggregator.errors.LockedError`.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import inspect
+import logging
+import os
+import signal
+import socket
+import threading
+from collections.abc import Callable, Collection, Iterable
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from types import FrameType
+from typing import TYPE_CHECKING, Any
+
+from apscheduler.schedulers.background import BackgroundScheduler
+from apscheduler.triggers.interval import IntervalTrigger
+
+from aggregator.errors import LockedError
+from aggregator.logs import log_event, log_report
+from aggregator.models import SourceReport, iso, parse_iso
+
+if TYPE_CHECKING:
+    from aggregator.app import App
+
+log = logging.getLogger("aggregator.service")
+
+MISFIRE_GRACE_S = 3600  # a tick missed by up to an hour (a restart, a suspend) still runs once
+PENDING_RENDER = "pending_render"
+
+CollectFn = Callable[["App", Callable[[], bool], Callable[[SourceReport], None]], Any]
+RenderFn = Callable[["App", Collection[str]], Any]
+DigestFn = Callable[["App", datetime], Any]
+AlertFn = Callable[["App", str, str], None]
+
+
+# --- one writer ---------------------------------------------------------------------------
+
+
+class WriterLock:
+    """An exclusive ``fcntl`` lock on ``<database>.lock``, held while the service runs.
+
+    The kernel drops the lock when the process dies (even by ``kill -9``), so a crash never
+    leaves a stale lock behind.
+    """
+
+    def __init__(self, database: Path) -> None:
+        self.path = database.with_name(database.name + ".lock")
+        self._fd: int | None = None
+
+    def acquire(self) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            holder = os.pread(fd, 64, 0).decode(errors="replace").strip() or "unknown"
+            os.close(fd)
+            raise LockedError(
+                f"another `aggregator run` (pid {holder}) is already writing to "
+                f"{self.path.with_suffix('')}",
+                hint="stop that service first, or point --config at another database",
+            ) from None
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, str(os.getpid()).encode(), 0)
+        self._fd = fd
+
+    def release(self) -> None:
+        if self._fd is not None:
+            fcntl.flock(self._fd, fcntl.LOCK_UN)
+            os.close(self._fd)
+            self._fd = None
+
+    def __enter__(self) -> WriterLock:
+        self.acquire()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.release()
+
+
+# --- the default steps (other areas' entry points, imported when first used) ---------------
+
+
+def default_collect(
+    app: App, should_stop: Callable[[], bool], progress: Callable[[SourceReport], None]
+) -> Any:
+    from aggregator.collect import collect
+
+    kwargs: dict[str, Any] = {"due_only": True, "progress": progress}
+    if "should_stop" in inspect.signature(collect).parameters:
+        kwargs["should_stop"] = should_stop
+    return collect(app, **kwargs)
+
+
+def default_render(app: App, missions: Collection[str]) -> Any:
+    from aggregator.render import render_site
+
+    return render_site(app, missions=missions)
+
+
+def default_digests(app: App, now: datetime) -> Any:
+    from aggregator.digest import due_digests
+
+    return due_digests(app, now)
+
+
+def default_alert(app: App, subject: str, body: str) -> None:
+    from aggregator.mailer import send_alert
+
+    send_alert(app, subject, body)
+
+
+# --- the tick -------------------------------------------------------------------------------
+
+
+@dataclass
+class TickSummary:
+    started_at: str | None = None
+    finished_at: str | None = None
+    sources: int = 0
+    failed: int = 0
+    posts_added: int = 0
+    missions_changed: list[str] = field(default_factory=list)
+    rendered: list[str] = field(default_factory=list)
+    digests: int = 0
+    alerts: list[str] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+    stopped: bool = False
+
+
+class Service:
+    """What ``aggregator run`` does, with every step injectable for tests."""
+
+    def __init__(
+        self,
+        app: App,
+        *,
+        collect: CollectFn = default_collect,
+        render: RenderFn = default_render,
+        digests: DigestFn = default_digests,
+        alert: AlertFn = default_alert,
+        logger: logging.Logger | None = None,
+    ) -> None:
+        self.app = app
+        self._collect = collect
+        self._render = render
+        self._digests = digests
+        self._alert = alert
+        self.log = logger or log
+        self.stop_event = threading.Event()
+        self.ticks = 0
+        self.started_at = app.now()
+
+    def should_stop(self) -> bool:
+        return self.stop_event.is_set()
+
+    def stop(self) -> None:
+        self.stop_event.set()
+
+    def _guard(self, step: str, summary: TickSummary, fn: Callable[[], Any]) -> Any:
+        try:
+            return fn()
+        except Exception as exc:  # a step's failure must never stop the service
+            summary.errors.append(f"{step}: {exc}")
+            self.log.exception(f"{step} failed; the next tick will try again")
+            return None
+
+    def tick(self) -> TickSummary:
+        """Collect due sources, re-render changed missions, send due digests, raise alerts."""
+        now = self.app.now()
+        summary = TickSummary(started_at=iso(now))
+        store = self.app.store
+        result = self._guard(
+            "collect", summary, lambda: self._collect(self.app, self.should_stop, log_report)
+        )
+        reports: list[SourceReport] = list(getattr(result, "reports", []) or [])
+        changed = set(getattr(result, "missions_changed", set()) or set())
+        summary.sources = len(reports)
+        summary.failed = sum(1 for r in reports if r.outcome == "error")
+        summary.posts_added = sum(r.posts_added for r in reports)
+        summary.missions_changed = sorted(changed)
+        pending = self._pending_render() | changed
+        if pending:
+            self._guard("save pending renders", summary, lambda: self._set_pending(pending))
+        if self.should_stop():
+            summary.stopped = True
+        else:
+            if pending and self._guard(
+                "render", summary, lambda: self._render(self.app, sorted(pending)) or True
+            ):
+                summary.rendered = sorted(pending)
+                self._guard("save pending renders", summary, lambda: self._set_pending(set()))
+            sent = self._guard("digests", summary, lambda: self._digests(self.app, now))
+            summary.digests = len(sent) if isinstance(sent, list | tuple) else 0
+            self._guard("alerts", summary, lambda: self._raise_alerts(summary))
+        summary.finished_at = iso(self.app.now())
+        self._guard("record tick", summary, lambda: store.record_tick(self.app.now(), asdict(summary)))
+        self.ticks += 1
+        log_event(
+            self.log,
+            "tick",
+            sources=summary.sources,
+            failed=summary.failed,
+            posts_added=summary.posts_added,
+            rendered=",".join(summary.rendered),
+            digests=summary.digests,
+            errors=len(summary.errors),
+        )
+        return summary
+
+    def _pending_render(self) -> set[str]:
+        record = self.app.store.service_value(PENDING_RENDER)
+        return set(record.value) if record and isinstance(record.value, list) else set()
+
+    def _set_pending(self, missions: Iterable[str]) -> None:
+        self.app.store.set_service_value(PENDING_RENDER, sorted(missions), self.app.now())
+
+    def _raise_alerts(self, summary: TickSummary) -> None:
+        """One ops alert per new persistent problem; never repeated for the same episode."""
+        now = self.app.now()
+        settings = self.app.config.settings
+        rows = self.app.store.sources_to_alert(now - timedelta(hours=settings.alert_after_hours))
+        if not rows:
+            return
+        lines = [
+            f"- {r['id']}: {r['state']} since {r['state_since']}: {r['state_reason'] or ''}"
+            for r in rows
+        ]
+        for line in lines:
+            self.log.warning(f"persistent problem {line[2:]}")
+        subject = f"{len(rows)} source(s) failing or stale for over {settings.alert_after_hours:g} h"
+        body = "\n".join(
+            [*lines, "", "Run `aggregator status` for every source's state and last error."]
+        )
+        self._alert(self.app, subject, body)
+        self.app.store.mark_alerted([r["id"] for r in rows], now)
+        summary.alerts = [r["id"] for r in rows]
+
+    # --- scheduling -------------------------------------------------------------------
+
+    def heartbeat(self, store: Any | None = None) -> None:
+        """Record that the process is alive (its own connection when called from a job)."""
+        target = store or self.app.store
+        target.record_heartbeat(
+            self.app.now(),
+            {
+                "pid": os.getpid(),
+                "host": socket.gethostname(),
+                "started_at": iso(self.started_at),
+                "ticks": self.ticks,
+            },
+        )
+
+    def build_scheduler(self, tick_seconds: float) -> BackgroundScheduler:
+        """An APScheduler with the tick and heartbeat jobs; not started."""
+        scheduler = BackgroundScheduler(
+            timezone=UTC,
+            job_defaults={
+                "coalesce": True,
+                "max_instances": 1,
+                "misfire_grace_time": MISFIRE_GRACE_S,
+            },
+        )
+        first = datetime.now(UTC)
+        scheduler.add_job(
+            self._tick_job, IntervalTrigger(seconds=tick_seconds), id="tick",
+            next_run_time=first, coalesce=True, max_instances=1,
+            misfire_grace_time=MISFIRE_GRACE_S,
+        )
+        scheduler.add_job(
+            self._heartbeat_job, IntervalTrigger(seconds=max(1.0, min(tick_seconds, 30.0))),
+            id="heartbeat", next_run_time=first, coalesce=True, max_instances=1,
+            misfire_grace_time=MISFIRE_GRACE_S,
+        )
+        return scheduler
+
+    def _tick_job(self) -> None:
+        if not self.should_stop():
+            self.tick()
+
+    def _heartbeat_job(self) -> None:
+        from aggregator.store import Store
+
+        store = Store(self.app.store.path, clock=self.app.clock)
+        try:
+            self.heartbeat(store)
+        except Exception:
+            self.log.exception("heartbeat could not be written")
+        finally:
+            store.close()
+
+    def serve(self, tick_seconds: float, *, max_ticks: int | None = None) -> int:
+        """Run until SIGTERM/Ctrl-C (or ``max_ticks``); finish the source in progress; exit 0."""
+        scheduler = self.build_scheduler(tick_seconds)
+        previous = _install_signal_handlers(self)
+        log_event(self.log, "service started", pid=os.getpid(), tick_seconds=tick_seconds)
+        scheduler.start()
+        try:
+            while not self.stop_event.wait(0.2):
+                if max_ticks is not None and self.ticks >= max_ticks:
+                    break
+        finally:
+            self.stop_event.set()
+            scheduler.shutdown(wait=True)  # lets the running tick finish its source
+            _restore_signal_handlers(previous)
+        log_event(self.log, "service stopped", ticks=self.ticks)
+        return 0
+
+
+def _install_signal_handlers(service: Service) -> dict[int, Any]:
+    if threading.current_thread() is not threading.main_thread():
+        return {}
+
+    def handler(signum: int, frame: FrameType | None) -> None:
+        log_event(
+            service.log, "stopping after the source in progress", signal=signal.Signals(signum).name
+        )
+        service.stop()
+
+    previous: dict[int, Any] = {}
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        previous[sig] = signal.signal(sig, handler)
+    return previous
+
+
+def _restore_signal_handlers(previous: dict[int, Any]) -> None:
+    for sig, old in previous.items():
+        signal.signal(sig, old)
+
+
+# --- health -----------------------------------------------------------------------------
+
+
+def health(app: App, *, max_age: timedelta) -> tuple[bool, str]:
+    """(healthy, one-line reason) from the stored heartbeat, last tick and source states."""
+    store = app.store
+    now = app.now()
+    beat = store.service_value("heartbeat")
+    tick = store.service_value("last_tick")
+    if beat is None or beat.updated_at is None:
+        return False, "the service has never run on this database: start `aggregator run`"
+    beat_age = now - beat.updated_at
+    if beat_age > max_age:
+        return False, f"no heartbeat for {_minutes(beat_age)}: is `aggregator run` running?"
+    if tick is None or tick.updated_at is None:
+        started = _parse(beat.value.get("started_at") if isinstance(beat.value, dict) else None)
+        if started is not None and now - started > max_age:
+            return False, f"no tick has finished since the service started {_minutes(now - started)} ago"
+    elif now - tick.updated_at > max_age:
+        return False, f"no tick has finished for {_minutes(now - tick.updated_at)}"
+    counts = store.source_state_counts()
+    active = {k: v for k, v in counts.items() if k not in ("gone", "disabled", "new")}
+    total = sum(active.values())
+    failing = active.get("backing_off", 0)
+    if total and failing == total:
+        return False, f"every source is failing ({failing} backing off): check the network and `aggregator status`"
+    ok = active.get("ok", 0)
+    return True, f"ok: last heartbeat {_minutes(beat_age)} ago, {ok}/{total} sources ok"
+
+
+def _parse(text: Any) -> datetime | None:
+    return parse_iso(text) if isinstance(text, str) else None
+
+
+def _minutes(delta: timedelta) -> str:
+    minutes = delta.total_seconds() / 60
+    return f"{minutes:.0f} min" if minutes >= 1 else f"{delta.total_seconds():.0f} s"
