@@ -1,0 +1,132 @@
+"""Clean untrusted HTML from sources, and turn HTML into plain text.
+
+The sanitizer is nh3 (Python bindings to the Rust crate ammonia), an allowlist sanitizer:
+only the tags and attributes below survive, URLs must use http, https or mailto, every link
+gets ``rel="noopener nofollow ugc"``, and relative URLs are resolved against the entry's
+(or feed's) address with ammonia's own ``rewrite_with_base`` so that a rewritten URL is
+still checked against the scheme allowlist. feedparser's own sanitizer is turned off
+(see ``sources/feeds.py``): this is the one place that decides what HTML is safe.
+"""
+
+from __future__ import annotations
+
+import html as html_lib
+import re
+from functools import lru_cache
+from urllib.parse import urlsplit
+
+import nh3
+
+LINK_REL = "noopener nofollow ugc"
+
+ALLOWED_TAGS = frozenset(
+    {
+        "a", "abbr", "b", "blockquote", "br", "caption", "cite", "code", "dd", "del", "div", "dl",
+        "dt", "em", "figcaption", "figure", "h1", "h2", "h3", "h4", "h5", "h6", "hr", "i",
+        "img", "ins", "kbd", "li", "mark", "ol", "p", "pre", "q", "s", "small", "span",
+        "strong", "sub", "sup", "table", "tbody", "td", "tfoot", "th", "thead", "time",
+        "tr", "u", "ul",
+    }
+)  # fmt: skip
+
+ALLOWED_ATTRIBUTES: dict[str, set[str]] = {
+    "a": {"href", "hreflang", "title"},
+    "abbr": {"title"},
+    "blockquote": {"cite"},
+    "img": {"src", "alt", "title", "width", "height"},
+    "ol": {"start"},
+    "q": {"cite"},
+    "td": {"colspan", "rowspan"},
+    "th": {"colspan", "rowspan", "scope"},
+    "time": {"datetime"},
+}
+
+URL_SCHEMES = frozenset({"http", "https", "mailto"})
+
+# Whose content is dropped with the tag, not just the tag.
+DROP_WITH_CONTENT = frozenset({"script", "style", "iframe", "object", "embed", "noscript",
+                               "template", "svg", "math", "form", "select", "textarea"})
+
+_BASE_CLEANER = nh3.Cleaner(
+    tags=set(ALLOWED_TAGS),
+    clean_content_tags=set(DROP_WITH_CONTENT),
+    attributes={k: set(v) for k, v in ALLOWED_ATTRIBUTES.items()},
+    url_schemes=set(URL_SCHEMES),
+    link_rel=LINK_REL,
+    strip_comments=True,
+)
+
+_TEXT_CLEANER = nh3.Cleaner(
+    tags=set(),
+    clean_content_tags=set(DROP_WITH_CONTENT),
+    attributes={},
+    strip_comments=True,
+    link_rel=None,
+)
+
+# Block-level boundaries become line breaks in plain text.
+_BLOCK = re.compile(
+    r"<(?=/?(?:p|div|br|li|ul|ol|h[1-6]|tr|table|blockquote|pre|section|article|header|"
+    r"footer|figure|figcaption|dd|dt|dl|hr)\b)",
+    re.IGNORECASE,
+)
+_SPACES = re.compile(r"[ \t\f\v\r\u00a0\u200b]+")
+_NEWLINES = re.compile(r"\n(?:\s*\n)+")
+
+
+def _usable_base(base_url: str | None) -> str | None:
+    if not base_url:
+        return None
+    parts = urlsplit(base_url)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        return None
+    return base_url
+
+
+@lru_cache(maxsize=256)
+def _cleaner_for(base_url: str) -> nh3.Cleaner:
+    return nh3.Cleaner(
+        tags=set(ALLOWED_TAGS),
+        clean_content_tags=set(DROP_WITH_CONTENT),
+        attributes={k: set(v) for k, v in ALLOWED_ATTRIBUTES.items()},
+        url_schemes=set(URL_SCHEMES),
+        link_rel=LINK_REL,
+        strip_comments=True,
+        url_relative=("rewrite_with_base", base_url),
+    )
+
+
+def sanitize_html(html: str, base_url: str | None = None) -> str:
+    """Return ``html`` with everything outside the allowlist removed.
+
+    Relative ``href``/``src`` values are resolved against ``base_url`` when it is an
+    absolute http(s) URL; otherwise they are kept as they are.
+    """
+    if not html:
+        return ""
+    base = _usable_base(base_url)
+    if base is None:
+        return str(_BASE_CLEANER.clean(html))
+    try:
+        cleaner = _cleaner_for(base)
+    except ValueError:  # ammonia refused the base (e.g. a malformed host)
+        return str(_BASE_CLEANER.clean(html))
+    return str(cleaner.clean(html))
+
+
+def html_to_text(html: str) -> str:
+    """Plain text of an HTML fragment: tags dropped, entities decoded, blocks on new lines.
+
+    Script and style content is dropped; runs of spaces collapse to one, runs of line
+    breaks to one; the result is stripped.
+    """
+    if not html:
+        return ""
+    marked = _BLOCK.sub("\n<", html)
+    text = html_lib.unescape(str(_TEXT_CLEANER.clean(marked)))
+    lines = [_SPACES.sub(" ", line).strip() for line in text.split("\n")]
+    joined = "\n".join(lines)
+    return _NEWLINES.sub("\n", joined).strip()
+
+
+__all__ = ["LINK_REL", "html_to_text", "sanitize_html"]

@@ -1,0 +1,459 @@
+"""Fetch RSS/Atom/RDF feeds: HTTP with limits, then feedparser on the bytes. Nothing else.
+
+- httpx (async) with connect and read timeouts and an overall deadline per source; the body
+  is streamed and cut off past ``http_max_body_bytes``.
+- Redirects are followed by hand (at most ``http_max_redirects``), so that a loop is named
+  as one and a chain of only 301/308 is remembered as the source's ``permanent_url``.
+- Conditional GET with the stored ETag / Last-Modified; a 200 whose body hashes to the
+  stored ``body_hash`` is ``unchanged`` and not parsed again.
+- At most ``http_concurrency`` sources at once, and ``http_per_host_limit`` per host.
+- Parsing runs in a process pool (``parse_workers``; 0 = one per core) so both cores work.
+  feedparser's own sanitizer and relative-URI rewriting are off: ``normalize.html`` cleans
+  and resolves HTML, once, with an allowlist.
+- Every failure becomes a ``SourceError`` naming the source and the fix; results are yielded
+  as each source completes, so one slow source holds up nobody but itself.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import multiprocessing
+import os
+import queue
+import re
+import threading
+import time
+from collections.abc import Iterator, Mapping, Sequence
+from concurrent.futures import Executor, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import urljoin
+
+import feedparser
+import httpx
+
+from aggregator.errors import FetchError, GoneError, ParseError, SourceError
+from aggregator.models import FetchResult, RawItem, SourceSpec, iso
+from aggregator.settings import Settings
+from aggregator.sources import Job, Outcome
+from aggregator.sources.http import (
+    check_allowed,
+    host_of,
+    max_age_seconds,
+    retry_after,
+    status_error,
+)
+
+REDIRECTS = frozenset({301, 302, 303, 307, 308})
+PERMANENT = frozenset({301, 308})
+ACCEPT = (
+    "application/atom+xml, application/rss+xml, application/rdf+xml;q=0.9, "
+    "application/xml;q=0.8, text/xml;q=0.8, */*;q=0.5"
+)
+SMALL_RUN = 4  # fewer sources than this are parsed in a thread: a pool would cost more
+_HTML_START = re.compile(rb"^\s*(?:<!--.*?-->\s*)*<(?:!doctype\s+html|html)[\s>]", re.I | re.S)
+_ALTERNATE = re.compile(
+    r"<link\b[^>]*type=[\"']application/(?:rss|atom)\+xml[\"'][^>]*>", re.IGNORECASE
+)
+_HREF = re.compile(r"href=[\"']([^\"']+)[\"']", re.IGNORECASE)
+
+
+# --- parsing (runs in worker processes) ----------------------------------------------
+
+
+def _plain(value: Any) -> Any:
+    """feedparser's result as JSON-safe data: dicts, lists, strings, numbers, ISO times."""
+    if isinstance(value, time.struct_time):
+        try:
+            return iso(datetime(*value[:6], tzinfo=UTC))
+        except (ValueError, OverflowError):
+            return None
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    if isinstance(value, str | int | float | bool) or value is None:
+        return value
+    return str(value)
+
+
+def parse_body(body: bytes, url: str, content_type: str | None) -> dict[str, Any]:
+    """Parse a feed body with feedparser; return plain data (picklable, JSON-safe)."""
+    headers = {"content-location": url}
+    if content_type:
+        headers["content-type"] = content_type
+    parsed = feedparser.parse(
+        body, response_headers=headers, resolve_relative_uris=False, sanitize_html=False
+    )
+    feed = parsed.get("feed") or {}
+    out: dict[str, Any] = {
+        "version": parsed.get("version") or "",
+        "encoding": parsed.get("encoding"),
+        "bozo": str(parsed.get("bozo_exception") or "") if parsed.get("bozo") else "",
+        "feed": {"title": feed.get("title"), "link": feed.get("link"),
+                 "language": feed.get("language")},
+        "entries": [_plain(e) for e in parsed.get("entries") or ()],
+        "html_page": False,
+        "alternate": None,
+    }
+    if not out["entries"] and _HTML_START.match(body[:2048]):
+        out["html_page"] = True
+        head = body[:65536].decode("utf-8", "replace")
+        for tag in _ALTERNATE.findall(head):
+            href = _HREF.search(tag)
+            if href:
+                out["alternate"] = urljoin(url, href.group(1))
+                break
+    return out
+
+
+# --- HTTP ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Response:
+    status: int
+    url: str
+    headers: Mapping[str, str]
+    body: bytes
+    permanent_url: str | None
+
+
+class FeedFetcher:
+    """The ``Fetcher`` for ``kind: feed`` sources. Reusable; call ``close()`` when done."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        transport: httpx.AsyncBaseTransport | None = None,
+        clock: Any = None,
+    ) -> None:
+        self.settings = settings
+        self._transport = transport
+        self._clock = clock or (lambda: datetime.now(UTC))
+        self._pool: ProcessPoolExecutor | None = None
+        self._pool_lock = threading.Lock()
+
+    # -- lifecycle --
+
+    def close(self) -> None:
+        with self._pool_lock:
+            if self._pool is not None:
+                self._pool.shutdown(wait=True, cancel_futures=True)
+                self._pool = None
+
+    def __enter__(self) -> FeedFetcher:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def _workers(self) -> int:
+        return self.settings.parse_workers or os.cpu_count() or 1
+
+    def _executor(self, jobs: int) -> Executor | None:
+        """The process pool, or None to parse in a thread (one worker, or a small run)."""
+        if self._workers() <= 1 or jobs < SMALL_RUN:
+            return None
+        with self._pool_lock:
+            if self._pool is None:
+                ctx = multiprocessing.get_context("forkserver")
+                ctx.set_forkserver_preload(["aggregator.sources.feeds"])
+                self._pool = ProcessPoolExecutor(max_workers=self._workers(), mp_context=ctx)
+            return self._pool
+
+    # -- the Fetcher interface --
+
+    def fetch_many(self, jobs: Sequence[Job]) -> Iterator[Outcome]:
+        """Fetch every job; yield ``(spec, FetchResult | SourceError)`` as each completes."""
+        jobs = list(jobs)
+        if not jobs:
+            return
+        results: queue.Queue[Outcome | BaseException] = queue.Queue()
+        run = _Run(self, jobs, results, self._executor(len(jobs)))
+        thread = threading.Thread(target=run.run, name="feed-fetch", daemon=True)
+        thread.start()
+        try:
+            for _ in range(len(jobs)):
+                item = results.get()
+                if isinstance(item, BaseException):
+                    raise item
+                yield item
+        finally:
+            run.stop()
+            thread.join()
+
+    def fetch_one(self, spec: SourceSpec, state: Mapping[str, Any] | None = None) -> FetchResult:
+        """Fetch one source; raise its ``SourceError`` (for commands and tests)."""
+        for _spec, outcome in self.fetch_many([(spec, state or {})]):
+            if isinstance(outcome, SourceError):
+                raise outcome
+            return outcome
+        raise AssertionError("fetch_many yielded nothing")  # pragma: no cover
+
+    def _client(self) -> httpx.AsyncClient:
+        s = self.settings
+        return httpx.AsyncClient(
+            timeout=httpx.Timeout(
+                connect=s.http_connect_timeout, read=s.http_read_timeout,
+                write=s.http_read_timeout, pool=None,
+            ),
+            limits=httpx.Limits(max_connections=None, max_keepalive_connections=s.http_concurrency),
+            headers={"User-Agent": s.http_user_agent, "Accept": ACCEPT},
+            follow_redirects=False,
+            trust_env=False,
+            transport=self._transport,
+        )
+
+
+class _Run:
+    """One ``fetch_many`` call: an asyncio loop in a thread, results put on a queue."""
+
+    def __init__(
+        self, fetcher: FeedFetcher, jobs: list[Job], results: queue.Queue[Any],
+        executor: Executor | None,
+    ) -> None:
+        self.f = fetcher
+        self.s = fetcher.settings
+        self.jobs = jobs
+        self.results = results
+        self.executor = executor
+        self.loop: asyncio.AbstractEventLoop | None = None
+        self.task: asyncio.Task[None] | None = None
+        self.stopped = threading.Event()
+
+    def run(self) -> None:
+        try:
+            asyncio.run(self._main())
+        except asyncio.CancelledError:
+            pass
+        except BaseException as exc:  # a bug, not a source problem: hand it to the caller
+            self.results.put(exc)
+
+    def stop(self) -> None:
+        self.stopped.set()
+        if self.loop is not None and self.task is not None and not self.task.done():
+            self.loop.call_soon_threadsafe(self.task.cancel)
+
+    async def _main(self) -> None:
+        self.loop = asyncio.get_running_loop()
+        self.task = asyncio.current_task()
+        if self.stopped.is_set():
+            return
+        overall = asyncio.Semaphore(self.s.http_concurrency)
+        per_host: dict[str, asyncio.Semaphore] = {}
+        async with self.f._client() as client:
+            tasks = []
+            for spec, state in self.jobs:
+                url = str(state.get("permanent_url") or spec.url or "")
+                host = per_host.setdefault(host_of(url), asyncio.Semaphore(self.s.http_per_host_limit))
+                tasks.append(asyncio.create_task(self._one(client, spec, state, url, host, overall)))
+            try:
+                await asyncio.gather(*tasks)
+            finally:
+                for t in tasks:
+                    t.cancel()
+
+    async def _one(
+        self, client: httpx.AsyncClient, spec: SourceSpec, state: Mapping[str, Any],
+        url: str, host: asyncio.Semaphore, overall: asyncio.Semaphore,
+    ) -> None:
+        try:
+            async with host, overall:
+                response = await self._fetch(client, spec, state, url)
+            outcome: FetchResult | SourceError = await self._result(spec, state, response)
+        except SourceError as exc:
+            outcome = exc
+        except Exception as exc:  # anything unforeseen still stays with this source
+            outcome = FetchError(
+                f"{spec.id}: unexpected {type(exc).__name__}: {exc}", source=spec.id,
+                hint="this is a bug in the aggregator; please report it with this message",
+            )
+        self.results.put((spec, outcome))
+
+    async def _fetch(
+        self, client: httpx.AsyncClient, spec: SourceSpec, state: Mapping[str, Any], url: str
+    ) -> _Response:
+        deadline = self.s.http_deadline
+        try:
+            async with asyncio.timeout(deadline):
+                return await self._follow(client, spec, state, url)
+        except TimeoutError:
+            raise FetchError(
+                f"{spec.id}: no complete response within {deadline:g} s from {url}",
+                source=spec.id,
+                hint="the server is too slow or hangs; it is retried later. Raise http.deadline"
+                " in config.yaml only if this feed is known to be slow",
+            ) from None
+        except httpx.TimeoutException as exc:
+            what = "connecting" if isinstance(exc, httpx.ConnectTimeout) else "waiting for data"
+            raise FetchError(
+                f"{spec.id}: timed out {what} ({type(exc).__name__}) at {url}", source=spec.id,
+                hint="the server is slow or unreachable; it is retried later",
+            ) from None
+        except httpx.ConnectError as exc:
+            raise FetchError(
+                f"{spec.id}: cannot connect to {host_of(url)}: {exc}", source=spec.id,
+                hint="check the host name in the feed URL and the network; it is retried later",
+            ) from None
+        except (httpx.InvalidURL, httpx.UnsupportedProtocol) as exc:
+            raise FetchError(
+                f"{spec.id}: invalid URL {url!r}: {exc}", source=spec.id,
+                hint="fix the feed URL in its mission file under feeds/",
+            ) from None
+        except httpx.HTTPError as exc:
+            raise FetchError(
+                f"{spec.id}: HTTP failure ({type(exc).__name__}: {exc}) at {url}", source=spec.id,
+                hint="the server broke the connection or sent an invalid response; retried later",
+            ) from None
+
+    async def _follow(
+        self, client: httpx.AsyncClient, spec: SourceSpec, state: Mapping[str, Any], url: str
+    ) -> _Response:
+        headers: dict[str, str] = {}
+        if state.get("etag"):
+            headers["If-None-Match"] = str(state["etag"])
+        if state.get("last_modified"):
+            headers["If-Modified-Since"] = str(state["last_modified"])
+        seen = [url]
+        permanent = True
+        while True:
+            check_allowed(url, self.s, spec.id)
+            async with client.stream("GET", url, headers=headers) as r:
+                location = r.headers.get("location")
+                if r.status_code in REDIRECTS and location:
+                    permanent = permanent and r.status_code in PERMANENT
+                    url = urljoin(url, location.strip())
+                    self._check_redirect(spec, url, seen)
+                    seen.append(url)
+                    continue
+                body = b"" if r.status_code == 304 else await self._body(spec, url, r)
+                return _Response(
+                    status=r.status_code, url=url, headers=dict(r.headers.items()), body=body,
+                    permanent_url=url if permanent and len(seen) > 1 else None,
+                )
+
+    def _check_redirect(self, spec: SourceSpec, url: str, seen: list[str]) -> None:
+        if url in seen:
+            chain = " -> ".join([*seen[seen.index(url):], url])
+            raise FetchError(
+                f"{spec.id}: redirect loop ({chain})", source=spec.id,
+                hint="the server sends us in a circle; check the feed URL in a browser and"
+                " use the address it finally shows",
+            )
+        if len(seen) > self.s.http_max_redirects:
+            raise FetchError(
+                f"{spec.id}: more than {self.s.http_max_redirects} redirects (last: {url})",
+                source=spec.id,
+                hint="use the final address of the feed in feeds/, or raise http.max_redirects",
+            )
+
+    async def _body(self, spec: SourceSpec, url: str, r: httpx.Response) -> bytes:
+        limit = self.s.http_max_body_bytes
+        declared = r.headers.get("content-length", "")
+        if declared.isdigit() and int(declared) > limit and r.status_code < 300:
+            raise self._too_large(spec, url, int(declared))
+        chunks: list[bytes] = []
+        size = 0
+        async for chunk in r.aiter_bytes():
+            size += len(chunk)
+            if size > limit:
+                raise self._too_large(spec, url, size)
+            chunks.append(chunk)
+        return b"".join(chunks)
+
+    def _too_large(self, spec: SourceSpec, url: str, size: int) -> FetchError:
+        return FetchError(
+            f"{spec.id}: response from {url} is larger than {self.s.http_max_body_bytes:,} bytes"
+            f" (at least {size:,}); cut off",
+            source=spec.id,
+            hint="this is not a normal feed size; check the URL, or raise http.max_body_bytes",
+        )
+
+    # -- from a response to a result --
+
+    async def _result(
+        self, spec: SourceSpec, state: Mapping[str, Any], resp: _Response
+    ) -> FetchResult:
+        now = self.f._clock()
+        headers = {k.lower(): v for k, v in resp.headers.items()}
+        common: dict[str, Any] = {
+            "source_id": spec.id,
+            "http_status": resp.status,
+            "etag": headers.get("etag") or state.get("etag"),
+            "last_modified": headers.get("last-modified") or state.get("last_modified"),
+            "permanent_url": resp.permanent_url,
+            "retry_after": retry_after(headers, now),
+            "max_age_seconds": max_age_seconds(headers, now),
+        }
+        if resp.status == 304:
+            return FetchResult(status="not_modified", body_hash=state.get("body_hash"), **common)
+        if resp.status == 410:
+            raise GoneError(
+                f"{spec.id}: HTTP 410 Gone from {resp.url}", source=spec.id, http_status=410,
+                hint="the publisher removed this feed; it is no longer polled. Remove it from"
+                " feeds/ or replace the URL",
+            )
+        if resp.status >= 400 or resp.status < 200:
+            phrase = httpx.codes.get_reason_phrase(resp.status)
+            raise status_error(spec.id, resp.url, resp.status, phrase, common["retry_after"])
+        digest = hashlib.sha256(resp.body).hexdigest()
+        if digest == state.get("body_hash"):
+            return FetchResult(status="unchanged", body_hash=digest, **common)
+        parsed = await self._parse(spec, resp)
+        return self._items(spec, resp, parsed, digest, common)
+
+    async def _parse(self, spec: SourceSpec, resp: _Response) -> dict[str, Any]:
+        ctype = resp.headers.get("content-type")
+        loop = asyncio.get_running_loop()
+        try:
+            if self.executor is None:
+                return await asyncio.to_thread(parse_body, resp.body, resp.url, ctype)
+            return await loop.run_in_executor(self.executor, parse_body, resp.body, resp.url, ctype)
+        except BrokenProcessPool:
+            raise FetchError(
+                f"{spec.id}: the parser process died while reading {resp.url}", source=spec.id,
+                hint="the feed may be huge or pathological; it is retried on the next run",
+            ) from None
+
+    def _items(
+        self, spec: SourceSpec, resp: _Response, parsed: dict[str, Any], digest: str,
+        common: dict[str, Any],
+    ) -> FetchResult:
+        entries = parsed["entries"]
+        if parsed["html_page"]:
+            alt = parsed["alternate"]
+            raise ParseError(
+                f"{spec.id}: {resp.url} is an HTML web page, not a feed", source=spec.id,
+                hint=f"use the page's feed address instead: {alt}" if alt else
+                "open the page, find its RSS/Atom link and put that URL in feeds/",
+            )
+        if not entries and parsed["bozo"]:
+            raise ParseError(
+                f"{spec.id}: {resp.url} is not a readable feed ({parsed['bozo']})",
+                source=spec.id,
+                hint="the XML is broken; check the URL in a browser and tell the publisher;"
+                " it is retried later",
+            )
+        if not entries and not parsed["version"]:
+            raise ParseError(
+                f"{spec.id}: {resp.url} is neither RSS nor Atom"
+                f" (Content-Type: {resp.headers.get('content-type', 'none')})",
+                source=spec.id, hint="check that the URL points at the feed itself",
+            )
+        feed = parsed["feed"]
+        link = feed.get("link") or resp.url
+        title = feed.get("title") or spec.name
+        items = tuple(
+            RawItem(source_id=spec.id, kind="feed", data=e, feed_title=title, feed_link=link)
+            for e in entries
+        )
+        warnings = (f"not well-formed, read anyway: {parsed['bozo']}",) if parsed["bozo"] else ()
+        return FetchResult(status="ok", items=items, body_hash=digest, warnings=warnings, **common)
+
+
+__all__ = ["FeedFetcher", "parse_body"]
