@@ -19,38 +19,28 @@ from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
 
 from aggregator.models import Media, Post, RawItem, parse_iso
 from aggregator.normalize.html import html_to_text, sanitize_html
+from aggregator.normalize.x import x_post_id, x_status_id
 
 _HTML_TYPES = ("text/html", "application/xhtml+xml", "html", "xhtml")
 _HASHTAG = re.compile(r"(?<![\w&/#])#(\w+)")
 _MENTION = re.compile(r"(?<![\w.@/])@(\w{1,30})")
 _HREF = re.compile(r'<a [^>]*?href="([^"]+)"')
 _TRACKING = ("utm_", "fbclid", "gclid", "mc_cid", "mc_eid")
-_X_STATUS = re.compile(
-    r"^https?://(?:www\.|mobile\.)?(?:twitter\.com|x\.com)/(?:[^/]+|i/web)/status(?:es)?/(\d+)"
-)
 
 
 # --- identity ------------------------------------------------------------------------
 
 
-def x_status_id(url: str | None) -> str | None:
-    """The status id in an X/Twitter status link (``https://x.com/<handle>/status/<id>``)."""
-    if not url:
-        return None
-    match = _X_STATUS.match(url.strip())
-    return match.group(1) if match else None
-
-
 def post_id(source_id: str, external_id: str, *, link: str | None = None) -> str:
     """The stable post id: the same entry gets the same id on every collection.
 
-    An X status (recognised in ``external_id`` or ``link``) gets ``x:<status id>``, the id the
-    X API path gives it, so one post read through the API and through a bridge is stored once.
+    An X status (recognised in ``external_id`` or ``link`` by ``normalize.x.x_status_id``) gets
+    ``normalize.x.x_post_id``, the id the X API path gives it, so one post read through the API and through a bridge is stored once.
     Any other entry: ``f:`` + a hash of the source id and the entry's identity.
     """
     status = x_status_id(external_id) or x_status_id(link)
     if status:
-        return f"x:{status}"
+        return x_post_id(status)
     digest = hashlib.sha256(f"{source_id}\n{external_id}".encode()).hexdigest()[:24]
     return f"f:{digest}"
 

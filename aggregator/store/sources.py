@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from aggregator.models import Mission, SourceReport, SourceSpec, iso
+from aggregator.models import Mission, Post, SourceReport, SourceSpec, Tag, iso
 
 if TYPE_CHECKING:
     from sqlite_utils import Database
@@ -59,6 +59,78 @@ class SourcesMixin:
         with self.db.atomic():
             self.db.table("sources").update(source_id, dict(values))
 
+    # --- leases: one collector per source at a time ------------------------------------
+
+    def acquire_leases(
+        self, source_ids: Iterable[str], owner: str, now: datetime, until: datetime
+    ) -> set[str]:
+        """Lease the sources that nobody else holds (or whose lease ran out); return those."""
+        got: set[str] = set()
+        with self.db.atomic():
+            for sid in source_ids:
+                cur = self.db.execute(
+                    "UPDATE sources SET lease_owner = ?, lease_until = ? WHERE id = ?"
+                    " AND (lease_owner IS NULL OR lease_owner = ? OR lease_until IS NULL"
+                    " OR lease_until <= ?)",
+                    [owner, iso(until), sid, owner, iso(now)],
+                )
+                if cur.rowcount:
+                    got.add(sid)
+        return got
+
+    def release_leases(self, owner: str, source_ids: Iterable[str] | None = None) -> None:
+        """Drop ``owner``'s leases (all of them, or only on ``source_ids``)."""
+        with self.db.atomic():
+            if source_ids is None:
+                self.db.execute(
+                    "UPDATE sources SET lease_owner = NULL, lease_until = NULL"
+                    " WHERE lease_owner = ?", [owner],
+                )
+                return
+            for sid in source_ids:
+                self.db.execute(
+                    "UPDATE sources SET lease_owner = NULL, lease_until = NULL"
+                    " WHERE id = ? AND lease_owner = ?", [sid, owner],
+                )
+
+    def commit_source(
+        self,
+        source_id: str,
+        owner: str,
+        tagged: Sequence[tuple[Post, Sequence[Tag]]],
+        state: Callable[[int, int], Mapping[str, Any]],
+    ) -> tuple[int, int, set[str], bool]:
+        """Store a source's posts and its new state in ONE transaction, and end the lease.
+
+        ``state(added, updated)`` gives the ``sources`` values (ETag, cursor, schedule...).
+        They are written only while ``owner`` still holds the lease, so a collector whose
+        lease ran out and was taken over never moves the state (or a cursor) backwards; its
+        posts are still stored (upserts are idempotent). Returns (added, updated, missions
+        changed, whether the state was written).
+        """
+        with self.db.atomic():
+            added, updated, changed = self.save_posts(tagged)  # type: ignore[attr-defined]
+            row = self.db.execute(
+                "SELECT lease_owner, cursor FROM sources WHERE id = ?", [source_id]
+            ).fetchone()
+            if row is None or row[0] != owner:
+                return added, updated, changed, False
+            values = {**state(added, updated), "lease_owner": None, "lease_until": None}
+            if _is_behind(values.get("cursor"), row[1]):
+                values["cursor"] = row[1]
+            self.db.table("sources").update(source_id, values)
+        return added, updated, changed, True
+
+    def source_overview(self) -> list[dict[str, Any]]:
+        """Every source with its state and number of stored posts (for ``aggregator status``)."""
+        return list(
+            self.db.query(
+                "SELECT s.*, COALESCE(c.n, 0) AS posts_stored FROM sources s"
+                " LEFT JOIN (SELECT source_id, COUNT(*) AS n FROM posts GROUP BY source_id) c"
+                " ON c.source_id = s.id ORDER BY s.mission IS NULL, s.mission, s.id"
+            )
+        )
+
     # --- runs ------------------------------------------------------------------------
 
     def start_run(self, started_at: datetime, trigger: str = "collect") -> int:
@@ -102,3 +174,15 @@ class SourcesMixin:
                     "summary": json.dumps(summary, sort_keys=True),
                 },
             )
+
+
+def _is_behind(new: Any, old: Any) -> bool:
+    """Is the new cursor older than the stored one? (X since_ids compare as numbers.)"""
+    if new is None:
+        return old is not None
+    if old is None:
+        return False
+    a, b = str(new), str(old)
+    if a.isdigit() and b.isdigit():
+        return int(a) < int(b)
+    return False

@@ -1,0 +1,277 @@
+"""One collection run: sources -> fetch -> normalize -> tag -> store, each source isolated.
+
+For each source: lease it (so a cron ``collect`` beside the service never fetches it twice),
+fetch (no database transaction is open meanwhile), normalize and tag its items, then store
+the posts, the new fetch state (ETag, cursor...) and the schedule's verdict in one short
+transaction that also ends the lease. A failure is recorded on the source and in the run
+log; it never stops the run. Results are handled as each source completes.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import time
+import uuid
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+from aggregator import schedule
+from aggregator.errors import SourceError
+from aggregator.models import FetchResult, Post, SourceReport, SourceSpec, Tag, parse_iso
+from aggregator.normalize import normalize
+from aggregator.sources import Fetcher, Job
+
+if TYPE_CHECKING:
+    from aggregator.app import App
+    from aggregator.tag import Tagger
+
+log = logging.getLogger(__name__)
+
+LEASE_MARGIN_S = 120
+
+
+@dataclass
+class RunResult:
+    reports: list[SourceReport] = field(default_factory=list)
+    missions_changed: set[str] = field(default_factory=set)
+    run_id: int | None = None
+
+    @property
+    def posts_added(self) -> int:
+        return sum(r.posts_added for r in self.reports)
+
+    @property
+    def posts_updated(self) -> int:
+        return sum(r.posts_updated for r in self.reports)
+
+    @property
+    def failed(self) -> list[SourceReport]:
+        return [r for r in self.reports if r.outcome == "error"]
+
+    def summary(self) -> str:
+        counts: dict[str, int] = {}
+        for r in self.reports:
+            counts[r.outcome] = counts.get(r.outcome, 0) + 1
+        parts = ", ".join(f"{n} {o.replace('_', ' ')}" for o, n in sorted(counts.items()))
+        return (
+            f"{len(self.reports)} sources ({parts or 'none'}): {self.posts_added} new posts,"
+            f" {self.posts_updated} updated, {len(self.missions_changed)} missions changed"
+        )
+
+
+def lease_owner() -> str:
+    """Who holds a lease: host, process and a random part (two runs in one process differ)."""
+    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+
+
+def default_fetchers(app: App, kinds: Iterable[str]) -> dict[str, Fetcher]:
+    """The fetchers for the kinds present; ``sources.x`` is imported only when X is due."""
+    out: dict[str, Fetcher] = {}
+    kinds = set(kinds)
+    if "feed" in kinds:
+        from aggregator.sources.feeds import FeedFetcher
+
+        out["feed"] = FeedFetcher(app.config.settings, clock=app.clock)
+    if "x" in kinds:
+        from aggregator.sources.x import XFetcher
+
+        out["x"] = XFetcher(app.config.settings, app.env, app.store)
+    return out
+
+
+def _select(app: App, only: Sequence[SourceSpec] | None, due_only: bool, now: datetime,
+            rows: Mapping[str, Mapping[str, Any]]) -> list[SourceSpec]:
+    specs = list(only) if only is not None else app.config.all_sources()
+    chosen = []
+    for spec in specs:
+        row = rows.get(spec.id, {})
+        if due_only:
+            if schedule.is_due(row, now):
+                chosen.append(spec)
+        elif not (row.get("disabled") or row.get("state") == "disabled") and (
+            row.get("state") != "gone" or only is not None
+        ):
+            chosen.append(spec)
+    return chosen
+
+
+def collect(
+    app: App,
+    *,
+    only: Sequence[SourceSpec] | None = None,
+    due_only: bool = False,
+    progress: Callable[[SourceReport], None] | None = None,
+    fetchers: Mapping[str, Fetcher] | None = None,
+    should_stop: Callable[[], bool] | None = None,
+    trigger: str = "collect",
+) -> RunResult:
+    """Collect ``only`` these sources (default: all configured), or only the due ones."""
+    store = app.store
+    now = app.now()
+    specs = only if only is not None else app.config.all_sources()
+    if only is not None:
+        store.sync_sources(s for s in only if not store.source_state(s.id))
+    rows = store.source_states()
+    chosen = _select(app, specs if only is not None else None, due_only, now, rows)
+    result = RunResult()
+    if not chosen:
+        return result
+    owner = lease_owner()
+    settings = app.config.settings
+    per_slot = max(1, -(-len(chosen) // max(1, settings.http_concurrency)))
+    until = now + timedelta(seconds=settings.http_deadline * (1 + per_slot) + LEASE_MARGIN_S)
+    leased = store.acquire_leases([s.id for s in chosen], owner, now, until)
+    result.run_id = store.start_run(now, trigger)
+    run = _Run(app, owner, result, progress)
+    for spec in chosen:
+        if spec.id not in leased:
+            run.report(SourceReport(spec.id, "skipped", error="being collected by another process"
+                                    f" (lease until {rows.get(spec.id, {}).get('lease_until')})"))
+    by_kind: dict[str, list[Job]] = {}
+    for spec in chosen:
+        if spec.id in leased:
+            by_kind.setdefault(spec.kind, []).append((spec, store.source_state(spec.id)))
+    own = default_fetchers(app, [k for k in by_kind if not fetchers or k not in fetchers])
+    try:
+        for kind, jobs in by_kind.items():
+            fetcher = (fetchers or {}).get(kind) or own.get(kind)
+            if fetcher is None:
+                continue
+            outcomes = fetcher.fetch_many(jobs)
+            try:
+                for spec, outcome in outcomes:
+                    run.handle(spec, outcome)
+                    if should_stop is not None and should_stop():
+                        break
+            finally:
+                close = getattr(outcomes, "close", None)
+                if close is not None:
+                    close()
+            if should_stop is not None and should_stop():
+                break
+    finally:
+        for f in own.values():
+            closer = getattr(f, "close", None)
+            if closer is not None:
+                closer()
+        store.release_leases(owner)
+        store.finish_run(result.run_id, app.now(), result.reports)
+    return result
+
+
+class _Run:
+    """The per-source steps after a fetch, and the bookkeeping of one run."""
+
+    def __init__(self, app: App, owner: str, result: RunResult,
+                 progress: Callable[[SourceReport], None] | None) -> None:
+        self.app = app
+        self.owner = owner
+        self.result = result
+        self.progress = progress
+        self._tagger: Tagger | None = None
+        self.started = time.monotonic()
+
+    @property
+    def tagger(self) -> Tagger:
+        if self._tagger is None:
+            from aggregator.tag import Tagger
+
+            self._tagger = Tagger(self.app.config.missions.values())
+        return self._tagger
+
+    def report(self, report: SourceReport) -> None:
+        self.result.reports.append(report)
+        self.result.missions_changed |= set(report.missions_changed)
+        if report.outcome != "skipped":
+            self.app.store.record_event(self.result.run_id, report, self.app.now())
+        if self.progress is not None:
+            self.progress(report)
+
+    def handle(self, spec: SourceSpec, outcome: FetchResult | SourceError) -> None:
+        t0 = time.monotonic()
+        try:
+            if isinstance(outcome, SourceError):
+                report = self._failure(spec, outcome)
+            else:
+                report = self._success(spec, outcome)
+        except SourceError as exc:  # e.g. raised while normalizing
+            report = self._failure(spec, exc)
+        elapsed = time.monotonic() - t0
+        self.report(replace(report, duration_s=report.duration_s + elapsed))
+
+    def _posts(self, spec: SourceSpec, result: FetchResult) -> tuple[list[tuple[Post, list[Tag]]], list[str]]:
+        collected_at = self.app.now()
+        tagged: dict[str, tuple[Post, list[Tag]]] = {}
+        problems: list[str] = []
+        for item in result.items:
+            try:
+                post = normalize(item, collected_at=collected_at)
+            except Exception as exc:  # one bad entry never loses the others
+                problems.append(f"an entry could not be read ({type(exc).__name__}: {exc})")
+                continue
+            tagged[post.id] = (post, self.tagger.tag(post, spec))  # duplicates: last one wins
+        return list(tagged.values()), problems
+
+    def _success(self, spec: SourceSpec, result: FetchResult) -> SourceReport:
+        app = self.app
+        now = app.now()
+        tagged, problems = self._posts(spec, result)
+        times = [p.published_at for p, _ in tagged if p.published_at is not None]
+        newest = max(times) if times else None
+        warnings = [*result.warnings, *problems]
+        row = app.store.source_state(spec.id)
+
+        def state(added: int, updated: int) -> dict[str, Any]:
+            values = schedule.after_success(
+                row, result, posts_added=added, newest_post_at=newest, now=now,
+                settings=app.config.settings, spec=spec,
+            )
+            values.update(_fetch_state(result))
+            values["warnings"] = "\n".join(warnings) or None
+            return values
+
+        added, updated, changed, _ = app.store.commit_source(spec.id, self.owner, tagged, state)
+        due = app.store.source_state(spec.id).get("due_at")
+        return SourceReport(
+            spec.id, result.status, posts_added=added, posts_updated=updated,
+            next_due=_parse(due), missions_changed=frozenset(changed),
+            error="; ".join(warnings) or None,
+        )
+
+    def _failure(self, spec: SourceSpec, error: SourceError) -> SourceReport:
+        app = self.app
+        row = app.store.source_state(spec.id)
+        values = schedule.after_failure(
+            row, error, now=app.now(), settings=app.config.settings, spec=spec
+        )
+        app.store.commit_source(spec.id, self.owner, [], lambda _a, _u: values)
+        log.info("source %s failed: %s", spec.id, error)
+        return SourceReport(
+            spec.id, "error", error=str(error), error_kind=error.kind,
+            next_due=_parse(values.get("due_at")),
+        )
+
+
+def _fetch_state(result: FetchResult) -> dict[str, Any]:
+    """The fetch state a result carries, written with the posts it covers."""
+    values: dict[str, Any] = {"etag": result.etag, "last_modified": result.last_modified}
+    if result.body_hash is not None:
+        values["body_hash"] = result.body_hash
+    if result.permanent_url:
+        values["permanent_url"] = result.permanent_url
+    if result.cursor is not None:
+        values["cursor"] = result.cursor
+    for key, value in result.extra_state.items():
+        values[key] = value
+    return values
+
+
+def _parse(value: Any) -> datetime | None:
+    return parse_iso(value) if isinstance(value, str) else None
+
+
+__all__ = ["RunResult", "collect", "default_fetchers", "lease_owner"]
