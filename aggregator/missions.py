@@ -177,6 +177,7 @@ def _rules(r: _Reader, data: Any) -> TagRules:
         terms=r.weights(data, "terms", "rules."),
         hosts=r.list_(data, "hosts", "rules."),
         lookalikes=r.list_(data, "lookalikes", "rules."),
+        former_names=r.list_(data, "former_names", "rules."),
         active_from=r.str_(data, "active_from", "rules.") or None,
         active_to=r.str_(data, "active_to", "rules.") or None,
     )
@@ -287,3 +288,16 @@ def load_sources_file(
         for acronym, m in missions.items()
     }
     return replaced, tuple(by_mission.get(None, ()))
+
+
+def read_general_rules(folder: Path) -> dict[str, Any]:
+    """The ``rules:`` mapping of ``<folder>/_general.yaml`` (topics, look-alikes, context words).
+
+    Validated by ``load_missions_dir``; here a missing or broken file just gives no rules.
+    """
+    path = folder / "_general.yaml"
+    if not path.exists():
+        return {}
+    data = _load_yaml(path, [])
+    rules = (data or {}).get("rules")
+    return rules if isinstance(rules, dict) else {}

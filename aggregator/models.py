@@ -85,6 +85,7 @@ class TagRules:
     terms: Mapping[str, float] = field(default_factory=dict)
     hosts: tuple[str, ...] = ()
     lookalikes: tuple[str, ...] = ()
+    former_names: tuple[str, ...] = ()  # predecessors' full names (MONUC's), tagged as this mission
     active_from: str | None = None  # ISO date; posts before it cannot be this mission by place alone
     active_to: str | None = None
 

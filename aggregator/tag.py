@@ -1,0 +1,445 @@
+"""Tag posts with the missions they concern, each with the rule and the words that decided it.
+
+Pure: ``Tagger(missions)`` compiles every mission's rules (``feeds/*.yaml``) once into one
+token index (:mod:`aggregator.tag_rules`); ``tag``/``tag_text`` scan a text once.
+
+How a text is decided (docs/tagging.md has the long form):
+
+1. **Strong cues** name a mission: its acronym, full names in any language, aliases,
+   predecessor names, its hashtags and handles, and places or terms weighted 1.0 (Abyei,
+   Blue Line). Places and terms count only while the mission was active (by the post's date).
+2. **Weak cues** (a host country, a town, weighted below 1.0) need peacekeeping context in the
+   same text ("UN peacekeepers", "the UN mission", "casques bleus") and are used only when no
+   mission is named; a list of three or more host countries is a general piece.
+3. **General topics** (A4P, Peacekeepers Day) give no mission; with one, a mission needs its
+   handle or hashtag, or two kinds of cue, to be meant rather than mentioned in passing.
+4. **Own source** (the collecting source's mission, the page's host, the author) is the
+   default when the text names no mission; the text wins when it names another mission, a
+   UN body or presence outside the list, or only a general topic.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from typing import TYPE_CHECKING
+
+from aggregator.models import Mission, Post, SourceSpec, Tag
+from aggregator.tag_rules import (
+    GAP,
+    MAX_GAP,
+    Cue,
+    GeneralRules,
+    Index,
+    Window,
+    build_index,
+    general_rules_from,
+    host_of,
+    normalize,
+    tokenize,
+)
+
+if TYPE_CHECKING:
+    from aggregator.config import Config
+
+__all__ = ["GAP", "Evidence", "GeneralRules", "Tagger"]
+
+CONTEXT_BONUS = 0.5
+STRONG = 1.0
+END_GRACE = timedelta(days=90)  # reports on a closing mission arrive after its last day
+BOUND_WINDOW = 3  # "peacekeepers deployed in Liberia": force word this close to the place
+_MONTHS = {m: i for i, m in enumerate(
+    ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"), 1)}
+_URL_DAY = re.compile(r"(?<!\d)((?:19|20)\d\d)[-/_](0?[1-9]|1[0-2])[-/_](0?[1-9]|[12]\d|3[01])(?!\d)")
+_URL_MONTH = re.compile(r"(?<!\d)((?:19|20)\d\d)[-/_](0[1-9]|1[0-2])(?![\d])")
+_URL_NAMED = re.compile(
+    r"(?<![a-z\d])(?:(\d{1,2})-)?(jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*-((?:19|20)\d\d)(?!\d)"
+    r"|(?<!\d)((?:19|20)\d\d)(jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)(\d\d)?(?![a-z\d])"
+)
+_URL_YEAR = re.compile(r"/((?:19|20)\d\d)/")
+_LAST_MONTH = re.compile(r"\blast month\b|\ble mois dernier\b|\bel mes pasado\b")
+_LAST_YEAR = re.compile(r"\blast year\b|\bl'an dernier\b|\bl'annee derniere\b")
+
+
+@dataclass
+class Evidence:
+    """Everything the text says about one mission."""
+
+    strong: list[Cue] = field(default_factory=list)
+    weak: list[Cue] = field(default_factory=list)
+    bound: bool = False  # a force word sits right beside one of its weak cues
+
+
+@dataclass
+class Reading:
+    """One scan of a text: cues per mission and what the text is about in general."""
+
+    missions: dict[str, Evidence] = field(default_factory=dict)
+    topics: list[str] = field(default_factory=list)
+    elsewhere: list[str] = field(default_factory=list)
+    lookalikes: list[str] = field(default_factory=list)
+    un: bool = False
+    force: bool = False
+    peacekeeping: list[str] = field(default_factory=list)
+
+    @property
+    def context(self) -> bool:
+        return bool(self.peacekeeping) or (self.un and self.force)
+
+    def add(self, cue: Cue, weak_pos: int | None = None) -> None:
+        if cue.mission is None:
+            self._add_general(cue)
+            return
+        ev = self.missions.setdefault(cue.mission, Evidence())
+        if cue.weight >= STRONG or cue.kind in ("name", "hashtag", "mention"):
+            ev.strong.append(cue)
+        else:
+            ev.weak.append(cue)
+
+    def _add_general(self, cue: Cue) -> None:
+        if cue.kind == "topic":
+            self.topics.append(cue.label)
+        elif cue.kind == "elsewhere":
+            self.elsewhere.append(cue.label)
+        elif cue.kind == "lookalike":
+            self.lookalikes.append(cue.label)
+        elif cue.kind == "un":
+            self.un = True
+        elif cue.kind == "force":
+            self.force = True
+        elif cue.kind == "peacekeeping":
+            self.peacekeeping.append(cue.label)
+
+
+class Tagger:
+    """``Tagger(missions)``: compile once, then ``tag(post)`` or ``tag_text(text, ...)``."""
+
+    def __init__(self, missions: Iterable[Mission], general: GeneralRules | None = None) -> None:
+        self.missions = {m.acronym: m for m in missions}
+        self.general = general or GeneralRules()
+        self.index: Index = build_index(self.missions.values(), self.general)
+
+    @classmethod
+    def from_config(cls, config: Config) -> Tagger:
+        """The tagger every command uses: the configured missions and ``_general.yaml`` rules."""
+        from aggregator.missions import read_general_rules
+
+        return cls(config.missions.values(), general_rules_from(read_general_rules(config.missions_path)))
+
+    # --- public API ----------------------------------------------------------------
+
+    def tag(self, post: Post, source: SourceSpec | None = None) -> list[Tag]:
+        text = "\n".join(part for part in (post.title, post.text) if part)
+        if post.title and post.text and post.text.startswith(post.title):
+            text = post.text
+        return self.tag_text(
+            text,
+            author=post.author_handle or post.author,
+            source_url=post.url or "",
+            source_mission=source.mission if source is not None else None,
+            published=post.published_at,
+            hashtags=post.hashtags,
+            mentions=post.mentions,
+            links=post.links,
+        )
+
+    def tag_text(
+        self,
+        text: str,
+        *,
+        author: str = "",
+        source_url: str | None = "",
+        source_mission: str | None = None,
+        published: datetime | None = None,
+        hashtags: Sequence[str] = (),
+        mentions: Sequence[str] = (),
+        links: Sequence[str] = (),
+    ) -> list[Tag]:
+        norm = normalize(text)
+        reading = self.read(norm, hashtags=hashtags, mentions=mentions)
+        when = _date_range(published, source_url or "", norm)
+        found = self._text_tags(reading, when)
+        if found:
+            return sorted(found.values(), key=lambda t: t.mission)
+        if reading.topics or reading.elsewhere:
+            return []  # the text is about a general topic or someone else: no default
+        default = self._default(source_mission, source_url or "", author, links)
+        return [default] if default is not None else []
+
+    # --- reading -------------------------------------------------------------------
+
+    def read(
+        self, norm: str, *, hashtags: Sequence[str] = (), mentions: Sequence[str] = ()
+    ) -> Reading:
+        """Scan normalized text once; collect every cue."""
+        idx = self.index
+        tokens = tokenize(norm)
+        reading = Reading()
+        force_at: list[int] = []
+        weak_at: list[tuple[int, int, Cue]] = []
+        seen_tags: set[str] = set()
+        seen_mentions: set[str] = set()
+        i, n = 0, len(tokens)
+        while i < n:
+            tok = tokens[i]
+            first = tok[0]
+            if first == "#":
+                key = tok[1:]
+                seen_tags.add(key)
+                for cue in idx.hashtags.get(key, ()):
+                    reading.add(_as_hashtag(cue))
+                i += 1
+                continue
+            if first == "@":
+                key = tok[1:]
+                seen_mentions.add(key)
+                for cue in idx.mentions.get(key, ()):
+                    reading.add(cue)
+                i += 1
+                continue
+            length = 1
+            for phrase, cues in idx.phrases.get(tok, ()):
+                k = len(phrase)
+                if tokens[i : i + k] == list(phrase):
+                    for cue in cues:
+                        reading.add(cue)
+                        if cue.kind == "force":
+                            force_at.append(i)
+                        elif cue.mission is not None and cue.weight < STRONG:
+                            weak_at.append((i, i + k, cue))
+                    length = k
+                    break
+            for head, tail, cues in idx.gapped.get(tok, ()):
+                if _gapped_match(tokens, i, head, tail):
+                    for cue in cues:
+                        reading.add(cue)
+            i += length
+        self._extra(reading, hashtags, mentions, seen_tags, seen_mentions)
+        _bind(reading, force_at, weak_at)
+        return reading
+
+    def _extra(
+        self, reading: Reading, hashtags: Sequence[str], mentions: Sequence[str],
+        seen_tags: set[str], seen_mentions: set[str],
+    ) -> None:
+        """Hashtags and mentions the source gave apart from the text (X entities)."""
+        for tag in hashtags:
+            key = "".join(tokenize(normalize(tag.lstrip("#"))))
+            if key and key not in seen_tags:
+                for cue in self.index.hashtags.get(key, ()):
+                    reading.add(_as_hashtag(cue))
+        for handle in mentions:
+            key = handle.lstrip("@").casefold()
+            if key and key not in seen_mentions:
+                for cue in self.index.mentions.get(key, ()):
+                    reading.add(cue)
+
+    # --- deciding ------------------------------------------------------------------
+
+    def _text_tags(self, reading: Reading, when: tuple[date, date] | None) -> dict[str, Tag]:
+        found: dict[str, Tag] = {}
+        for code, ev in reading.missions.items():
+            usable = [c for c in ev.strong if (c.kind != "place" and c.kind != "term")
+                      or self._active(code, when)]
+            if not usable:
+                continue
+            if reading.topics and not _meant(usable, ev.weak):
+                continue
+            found[code] = _strong_tag(code, usable)
+        weak = self._weak_tags(reading, when, named=bool(found))
+        for code, tag in weak.items():
+            found.setdefault(code, tag)
+        return found
+
+    def _weak_tags(
+        self, reading: Reading, when: tuple[date, date] | None, *, named: bool
+    ) -> dict[str, Tag]:
+        if reading.topics or not reading.context:
+            return {}
+        out: dict[str, Tag] = {}
+        for code, ev in reading.missions.items():
+            if ev.strong or not ev.weak or not self._active(code, when):
+                continue
+            if named and not ev.bound:
+                continue  # a named mission's text mentions places of others in passing
+            score = sum(_distinct_weights(ev.weak)) + CONTEXT_BONUS
+            if score >= STRONG:
+                out[code] = _weak_tag(code, ev.weak, reading)
+        if len(out) >= 3 and not named:
+            return {}  # "in CAR, DRC, Mali and South Sudan": a general piece
+        return out
+
+    def _active(self, code: str, when: tuple[date, date] | None) -> bool:
+        if when is None:
+            return True
+        window = self.index.windows.get(code, Window(None, None))
+        start = _parse_date(window.start)
+        end = _parse_date(window.end)
+        if start is not None and when[1] < start:
+            return False
+        return not (end is not None and when[0] > end + END_GRACE)
+
+    def _default(
+        self, source_mission: str | None, source_url: str, author: str, links: Sequence[str]
+    ) -> Tag | None:
+        if source_mission and source_mission.upper() in self.missions:
+            return Tag(mission=source_mission.upper(), rule="own_source", matched="")
+        host = host_of(source_url)
+        owner = self._host_owner(host)
+        if owner:
+            return Tag(mission=owner, rule="host", matched=host)
+        if author:
+            named = self._author_owner(author)
+            if named is not None:
+                return named
+        for link in links:
+            h = host_of(link)
+            owner = self._host_owner(h)
+            if owner:
+                return Tag(mission=owner, rule="host", matched=h)
+        return None
+
+    def _host_owner(self, host: str) -> str | None:
+        while host:
+            if host in self.index.hosts:
+                return self.index.hosts[host]
+            _, _, host = host.partition(".")
+            if "." not in host:
+                return None
+        return None
+
+    def _author_owner(self, author: str) -> Tag | None:
+        """An author that is a mission ("UNMISS", "@unamidnews") makes it the default."""
+        reading = self.read(normalize(author))
+        named = [(code, ev) for code, ev in reading.missions.items()
+                 if any(c.kind in ("name", "mention", "hashtag") for c in ev.strong)]
+        if len(named) != 1 or reading.elsewhere:
+            return None
+        code, ev = named[0]
+        return Tag(mission=code, rule="own_source", matched=ev.strong[0].label)
+
+
+# --- helpers ----------------------------------------------------------------------------
+
+
+def _as_hashtag(cue: Cue) -> Cue:
+    if cue.mission is None or (cue.kind in ("place", "term") and cue.weight < STRONG):
+        return cue
+    return Cue(cue.mission, "hashtag", max(cue.weight, STRONG), f"#{cue.label.lstrip('#')}")
+
+
+def _gapped_match(tokens: list[str], i: int, head: tuple[str, ...], tail: tuple[str, ...]) -> bool:
+    k = len(head)
+    if tokens[i : i + k] != list(head):
+        return False
+    start = i + k
+    for j in range(start, min(start + MAX_GAP + 1, len(tokens))):
+        if tokens[j : j + len(tail)] == list(tail):
+            return True
+    return False
+
+
+def _bind(reading: Reading, force_at: list[int], weak_at: list[tuple[int, int, Cue]]) -> None:
+    for start, end, cue in weak_at:
+        if any(start - BOUND_WINDOW <= f < start or f == end for f in force_at):
+            assert cue.mission is not None
+            reading.missions[cue.mission].bound = True
+
+
+def _meant(strong: list[Cue], weak: list[Cue]) -> bool:
+    """Beside a general topic, is the mission meant rather than mentioned in passing?"""
+    kinds = {c.kind for c in strong} | ({"place"} if weak else set())
+    return bool(kinds & {"hashtag", "mention"}) or len(kinds) >= 2
+
+
+def _strong_tag(code: str, cues: list[Cue]) -> Tag:
+    order = ("mention", "hashtag", "name", "term", "place")
+    best = min(cues, key=lambda c: order.index(c.kind) if c.kind in order else len(order))
+    return Tag(mission=code, rule=best.kind, matched=best.label)
+
+
+def _distinct_weights(cues: list[Cue]) -> list[float]:
+    by_label: dict[str, float] = {}
+    for c in cues:
+        by_label[c.label] = max(by_label.get(c.label, 0.0), c.weight)
+    return list(by_label.values())
+
+
+def _weak_tag(code: str, cues: list[Cue], reading: Reading) -> Tag:
+    best = max(cues, key=lambda c: c.weight)
+    words = sorted({c.label for c in cues}, key=lambda w: -len(w))
+    context = reading.peacekeeping[0] if reading.peacekeeping else "UN presence"
+    return Tag(mission=code, rule=best.kind, matched=f"{', '.join(words)} + {context}")
+
+
+def _parse_date(text: str | None) -> date | None:
+    if not text:
+        return None
+    parts = [int(p) for p in text[:10].split("-") if p.isdigit()]
+    try:
+        if len(parts) >= 3:
+            return date(parts[0], parts[1], parts[2])
+        if len(parts) == 2:
+            return date(parts[0], parts[1], 1)
+        return date(parts[0], 1, 1) if parts else None
+    except ValueError:
+        return None
+
+
+def _month_range(year: int, month: int) -> tuple[date, date]:
+    start = date(year, month, 1)
+    nxt = date(year + (month == 12), month % 12 + 1, 1)
+    return start, nxt - timedelta(days=1)
+
+
+def url_date(url: str) -> tuple[date, date] | None:
+    """The publication date a URL carries (``/2011-06-28/``, ``/2017/08``, ``12-Oct-2024``)."""
+    if not url:
+        return None
+    low = url.casefold()
+    try:
+        m = _URL_DAY.search(low)
+        if m:
+            d = date(int(m[1]), int(m[2]), int(m[3]))
+            return d, d
+        m = _URL_NAMED.search(low)
+        if m:
+            if m[3]:
+                year, month, day = int(m[3]), _MONTHS[m[2]], int(m[1]) if m[1] else None
+            else:
+                year, month, day = int(m[4]), _MONTHS[m[5]], int(m[6]) if m[6] else None
+            if day:
+                d = date(year, month, day)
+                return d, d
+            return _month_range(year, month)
+        m = _URL_MONTH.search(low)
+        if m:
+            return _month_range(int(m[1]), int(m[2]))
+        m = _URL_YEAR.search(low)
+        if m:
+            return date(int(m[1]), 1, 1), date(int(m[1]), 12, 31)
+    except ValueError:
+        return None
+    return None
+
+
+def _date_range(
+    published: datetime | None, source_url: str, norm: str
+) -> tuple[date, date] | None:
+    """When the text's events happened, as far as the post's date (or its URL's) tells."""
+    if published is not None:
+        d = (published if published.tzinfo else published.replace(tzinfo=UTC)).astimezone(UTC).date()
+        when: tuple[date, date] | None = (d, d)
+    else:
+        when = url_date(source_url)
+    if when is None:
+        return None
+    if _LAST_MONTH.search(norm):
+        end = when[0].replace(day=1) - timedelta(days=1)
+        return end.replace(day=1), end
+    if _LAST_YEAR.search(norm):
+        year = when[0].year - 1
+        return date(year, 1, 1), date(year, 12, 31)
+    return when
