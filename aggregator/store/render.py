@@ -112,3 +112,8 @@ class RenderMixin:
                     [post_id, a["url"], a["outcome"], a.get("local_path"), a.get("bytes", 0),
                      a.get("error"), at],
                 )
+
+    def last_collection_at(self) -> str | None:
+        """When the newest finished collection run ended (the site's "last updated")."""
+        row = self.db.execute("SELECT MAX(finished_at) FROM runs").fetchone()
+        return str(row[0]) if row and row[0] else None

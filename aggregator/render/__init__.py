@@ -1,0 +1,125 @@
+"""Render the public site into ``output/``: pages, widget, JSON API and syndication feeds.
+
+``render_site(app, missions=None)`` is the one entry point. Templates are jinja2 with
+autoescape on, looked up first in the ``templates_dir`` setting (override by name), then
+in the package. Every file is written with ``aggregator.app.write_atomic``; the function
+returns the paths whose content changed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from jinja2 import ChoiceLoader, Environment, FileSystemLoader, PackageLoader, select_autoescape
+
+from aggregator.app import write_atomic
+from aggregator.errors import UsageError
+from aggregator.models import Mission, parse_iso
+from aggregator.render import cards, i18n
+
+if TYPE_CHECKING:
+    from aggregator.app import App
+
+
+def make_env(templates_dir: Path | None = None) -> Environment:
+    loaders: list[Any] = []
+    if templates_dir is not None:
+        loaders.append(FileSystemLoader(str(templates_dir)))
+    loaders.append(PackageLoader("aggregator", "templates"))
+    env = Environment(
+        loader=ChoiceLoader(loaders),
+        autoescape=select_autoescape(default=True, default_for_string=True),
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )
+    env.globals["t"] = i18n.t
+    env.globals["mission_name"] = i18n.mission_name
+    env.filters["relative"] = cards.relative
+    env.filters["absolute"] = cards.absolute
+    env.filters["safe_url"] = cards.safe_url
+    return env
+
+
+@dataclass
+class Site:
+    """What every renderer needs, gathered once per ``render_site`` call."""
+
+    app: App
+    env: Environment
+    now: datetime
+    last_updated: datetime | None
+    counts: dict[str, tuple[int, str | None]]
+    written: list[Path] = field(default_factory=list)
+
+    @property
+    def settings(self) -> Any:
+        return self.app.config.settings
+
+    @property
+    def out(self) -> Path:
+        return self.app.config.output_path
+
+    @property
+    def base_url(self) -> str:
+        base = str(self.settings.base_url)
+        return base if base.endswith("/") else base + "/"
+
+    @property
+    def missions(self) -> list[Mission]:
+        return sorted(self.app.config.missions.values(), key=lambda m: m.acronym)
+
+    def write(self, relative: str, data: str | bytes) -> None:
+        path = self.out / relative
+        if write_atomic(path, data):
+            self.written.append(path)
+
+    def render(self, template: str, **context: Any) -> str:
+        return self.env.get_template(template).render(site=self, now=self.now, **context)
+
+
+def render_site(app: App, missions: Collection[str] | None = None) -> list[Path]:
+    """Write the site into ``output/``; only the given missions' own files when ``missions``
+    is set (the index, the all-missions feeds and the embed page are always refreshed)."""
+    from aggregator.render import pages, syndication
+    from aggregator.render.widget import render_embed, render_widget
+
+    config = app.config
+    chosen = _choose(app, missions)
+    templates_dir = config.resolve(config.settings.templates_dir) if config.settings.templates_dir else None
+    site = Site(
+        app=app,
+        env=make_env(templates_dir),
+        now=app.now(),
+        last_updated=parse_iso(app.store.last_collection_at()),
+        counts=app.store.mission_counts(),
+    )
+    pages.render_static(site)
+    pages.render_index(site)
+    for mission in chosen:
+        pages.render_mission(site, mission)
+        render_widget(site, mission)
+        syndication.render_feeds(site, mission)
+    syndication.render_feeds(site, None)
+    render_embed(site)
+    return site.written
+
+
+def _choose(app: App, missions: Collection[str] | None) -> list[Mission]:
+    if missions is None:
+        return sorted(app.config.missions.values(), key=lambda m: m.acronym)
+    out = []
+    for name in missions:
+        mission = app.config.mission(name)
+        if mission is None:
+            known = ", ".join(sorted(app.config.missions))
+            raise UsageError(f"unknown mission {name!r}", hint=f"use one of: {known}")
+        out.append(mission)
+    return out
+
+
+__all__ = ["Site", "make_env", "render_site"]

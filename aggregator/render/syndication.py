@@ -1,0 +1,153 @@
+"""Atom and RSS 2.0 (feedgen) and JSON Feed 1.1 (written here) per mission and for all.
+
+Entry ids are ``urn:aggregator:post:<post id>`` in every format; links go to the original
+post; dates are the store's ``published_at`` (else ``sort_at``) and ``updated_at``.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import TYPE_CHECKING, Any
+
+from feedgen.feed import FeedGenerator
+from markupsafe import escape
+
+from aggregator.models import Mission, parse_iso
+from aggregator.render import cards
+from aggregator.render.i18n import mission_name
+
+if TYPE_CHECKING:
+    from aggregator.render import Site
+
+ID_PREFIX = "urn:aggregator:post:"
+JSON_FEED_VERSION = "https://jsonfeed.org/version/1.1"
+
+
+def entry_id(post_id: str) -> str:
+    return ID_PREFIX + post_id
+
+
+def _rows(site: Site, mission: Mission | None) -> list[dict[str, Any]]:
+    s = site.settings
+    return site.app.store.visible_posts(
+        mission.acronym if mission else None,
+        limit=s.feed_posts,
+        retweets=s.show_retweets,
+        replies=s.show_replies,
+    )
+
+
+def _meta(site: Site, mission: Mission | None) -> dict[str, str]:
+    base = site.base_url
+    if mission is None:
+        return {
+            "slug": "all",
+            "title": f"{site.settings.site_title}: all missions",
+            "page": base,
+            "description": "Posts by and about UN peacekeeping missions, tagged by mission.",
+        }
+    return {
+        "slug": mission.slug,
+        "title": f"{mission.acronym}: {mission_name(mission, 'en')}",
+        "page": f"{base}missions/{mission.slug}/",
+        "description": f"Posts by and about {mission.acronym}, {mission.country}.",
+    }
+
+
+def _title(c: cards.Card) -> str:
+    if c.title:
+        return c.title
+    text = " ".join(c.text.split())
+    head = text if len(text) <= 80 else text[:79].rsplit(" ", 1)[0] + "…"
+    return head or f"{c.author or c.handle} post"
+
+
+def _updated(c: cards.Card) -> Any:
+    return parse_iso(c.row.get("updated_at")) or c.published
+
+
+def build_feedgen(site: Site, mission: Mission | None, items: list[cards.Card]) -> FeedGenerator:
+    meta = _meta(site, mission)
+    base = site.base_url
+    fg = FeedGenerator()
+    fg.id(f"{base}feeds/{meta['slug']}.xml")
+    fg.title(meta["title"])
+    fg.subtitle(meta["description"])
+    fg.link(href=meta["page"], rel="alternate")
+    fg.language("en")
+    fg.generator("aggregator")
+    newest = max((_updated(c) for c in items), default=site.last_updated or site.now)
+    fg.updated(newest)
+    fg.lastBuildDate(newest)
+    for c in reversed(items):  # feedgen prepends: reverse to keep newest first
+        fe = fg.add_entry()
+        fe.id(entry_id(c.id))
+        fe.guid(entry_id(c.id), permalink=False)
+        fe.title(_title(c))
+        if c.url:
+            fe.link(href=c.url, rel="alternate")
+        fe.published(c.published)
+        fe.updated(_updated(c))
+        fe.author({"name": c.author or c.handle or "unknown"})
+        fe.content(_content_html(site, c), type="html")
+        fe.description(c.text or _title(c))
+        for tag in c.tags:
+            fe.category(term=tag.mission)
+    return fg
+
+
+def _content_html(site: Site, c: cards.Card) -> str:
+    parts = [f"<p>{c.body}</p>"] if c.text else []
+    for m in c.media:
+        if m.src:
+            parts.append(f'<p><img src="{site.base_url}{m.src}" alt="{escape(m.alt)}"></p>')
+        elif m.href:
+            parts.append(f'<p><a href="{escape(m.href)}">{escape(m.alt or m.href)}</a></p>')
+    return "".join(parts)
+
+
+def json_feed(site: Site, mission: Mission | None, items: list[cards.Card]) -> dict[str, Any]:
+    meta = _meta(site, mission)
+    base = site.base_url
+    out: dict[str, Any] = {
+        "version": JSON_FEED_VERSION,
+        "title": meta["title"],
+        "home_page_url": meta["page"],
+        "feed_url": f"{base}feeds/{meta['slug']}.json",
+        "description": meta["description"],
+        "language": "en",
+        "items": [],
+    }
+    for c in items:
+        item: dict[str, Any] = {
+            "id": entry_id(c.id),
+            "title": _title(c),
+            "content_html": _content_html(site, c),
+            "content_text": c.text or _title(c),
+            "date_published": c.iso,
+            "date_modified": _updated(c).strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "authors": [{"name": c.author or c.handle or "unknown"}],
+            "tags": [t.mission for t in c.tags],
+        }
+        if c.url:
+            item["url"] = c.url
+        if c.lang:
+            item["language"] = c.lang
+        image = next((m for m in c.media if m.src), None)
+        if image:
+            item["image"] = f"{base}{image.src}"
+        out["items"].append(item)
+    return out
+
+
+def render_feeds(site: Site, mission: Mission | None) -> None:
+    items = [cards.card(r, mission=mission.acronym if mission else None) for r in _rows(site, mission)]
+    slug = mission.slug if mission else "all"
+    for ext in ("xml", "rss"):
+        fg = build_feedgen(site, mission, items)
+        fg.link(href=f"{site.base_url}feeds/{slug}.{ext}", rel="self")
+        site.write(f"feeds/{slug}.{ext}", fg.atom_str(pretty=True) if ext == "xml" else fg.rss_str(pretty=True))
+    site.write(
+        f"feeds/{slug}.json",
+        json.dumps(json_feed(site, mission, items), ensure_ascii=False, indent=1) + "\n",
+    )
