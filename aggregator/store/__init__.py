@@ -15,11 +15,13 @@ from pathlib import Path
 from sqlite_utils import Database
 
 from aggregator.errors import StoreError
+from aggregator.store.archive import ArchiveMixin
 from aggregator.store.editors import EditorsMixin
 from aggregator.store.moderation import ModerationMixin
 from aggregator.store.posts import PostsMixin
 from aggregator.store.render import RenderMixin
 from aggregator.store.schema import MIGRATIONS
+from aggregator.store.search import SearchMixin
 from aggregator.store.service import ServiceMixin
 from aggregator.store.sources import SourcesMixin
 
@@ -30,7 +32,7 @@ def system_clock() -> datetime:
     return datetime.now(UTC)
 
 
-class Store(PostsMixin, SourcesMixin, RenderMixin, ModerationMixin, EditorsMixin, ServiceMixin):
+class Store(PostsMixin, SourcesMixin, RenderMixin, ModerationMixin, EditorsMixin, ServiceMixin, SearchMixin, ArchiveMixin):
     def __init__(
         self, path: str | Path, *, clock: Clock = system_clock, readonly: bool = False
     ) -> None:

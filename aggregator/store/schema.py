@@ -331,3 +331,20 @@ def _service(db: Database) -> None:
         "The running service's heartbeat, last tick summary and lock holder",
         {"key": "heartbeat, last_tick, ...", "value": "JSON"},
     )
+
+
+# --- 0050-0059: search ranking (issue 7) ---------------------------------------------------
+
+
+@MIGRATIONS(name="0050_search_rank")
+def _search_rank(db: Database) -> None:
+    # FTS5's `rank` becomes bm25 weighted by column: a word in the title counts 4 times,
+    # in the text once, in the author name half. Stored in posts_fts_config, so plain
+    # sqlite3 and Datasette rank the same way.
+    db.execute("INSERT INTO posts_fts(posts_fts, rank) VALUES ('rank', 'bm25(4.0, 1.0, 0.5)')")
+
+
+DESCRIPTIONS["posts_fts"] = (
+    "Full-text index of posts (title, text, author); unicode61, accents removed",
+    {},
+)
