@@ -12,12 +12,12 @@ import base64
 import hashlib
 import hmac
 import logging
+import re
 import smtplib
 import ssl
 import time
 from collections.abc import Mapping, Sequence
 from datetime import datetime
-from email.headerregistry import Address
 from email.message import EmailMessage
 from email.policy import SMTP
 from email.utils import format_datetime, parseaddr
@@ -30,6 +30,7 @@ if TYPE_CHECKING:
     from aggregator.settings import Settings
 
 log = logging.getLogger("aggregator.mailer")
+_ADDR_SPEC = re.compile(r"[^@\s<>\"(),;:]+@[^@\s<>\"(),;:]+\.[^@\s<>\"(),;:.]+")
 
 
 class SendFailed(DeliveryError):
@@ -89,12 +90,10 @@ def address_domain(address: str) -> str:
 
 
 def valid_address(address: str) -> bool:
-    """A plain ``local@domain`` address (what subscribers and senders must look like)."""
-    try:
-        parsed = Address(addr_spec=parseaddr(address)[1])
-    except (ValueError, IndexError):
-        return False
-    return bool(parsed.username and "." in parsed.domain and " " not in address.strip())
+    """``local@domain.tld``, alone or as ``Name <local@domain.tld>``."""
+    spec = parseaddr(address)[1]
+    # ASCII only: internationalized addresses need SMTPUTF8, which many servers lack.
+    return bool(spec) and spec.isascii() and _ADDR_SPEC.fullmatch(spec) is not None
 
 
 # --- unsubscribe tokens -----------------------------------------------------------------
@@ -223,6 +222,11 @@ class SmtpSender:
             raise _failed(recipient, code, text) from exc
         except (smtplib.SMTPDataError, smtplib.SMTPSenderRefused) as exc:
             raise _failed(recipient, exc.smtp_code, exc.smtp_error) from exc
+        except UnicodeEncodeError as exc:
+            raise SendFailed(
+                f"{recipient!r} is not an ASCII address; this sender does not use SMTPUTF8",
+                permanent=True, hint="subscribe an ASCII address",
+            ) from exc
         except smtplib.SMTPResponseException as exc:
             self._drop()
             raise _failed(recipient, exc.smtp_code, exc.smtp_error, lost=True) from exc

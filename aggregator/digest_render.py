@@ -1,0 +1,195 @@
+"""Render one digest (HTML with inlined CSS, and plain text) from stored post rows. Pure.
+
+The body is rendered once per digest with placeholders for the two per-recipient parts (the
+address in the footer and the unsubscribe link), which :meth:`Rendered.personalize` fills in:
+a thousand recipients cost one template render and one CSS inlining, not a thousand.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+from urllib.parse import urljoin
+
+import css_inline
+import jinja2
+from markupsafe import escape
+
+from aggregator.digest_lists import DigestList
+from aggregator.models import Mission, parse_iso
+
+TEMPLATES = Path(__file__).parent / "templates" / "email"
+RECIPIENT = "XRECIPIENTX7f3a"
+UNSUBSCRIBE = "XUNSUBSCRIBEX7f3a"
+TEXT_LIMIT = 600
+
+LABELS: dict[str, dict[str, str]] = {
+    "en": {
+        "subject": "{title}: {posts} ({date})",
+        "subject_empty": "{title}: nothing new ({date})",
+        "headline": "{posts} from {missions} since {since}",
+        "post_1": "1 new post", "post_n": "{n} new posts",
+        "mission_1": "1 mission", "mission_n": "{n} missions",
+        "nothing_new": "Nothing new since the last digest.",
+        "mission_page": "Mission page", "widget": "Widget", "read_original": "Read the original",
+        "image_alt": "Image posted by {author}",
+        "why": "You receive this because {email} is subscribed to the “{title}” digest.",
+        "unsubscribe": "Unsubscribe (one click)",
+        "months": "Jan Feb Mar Apr May Jun Jul Aug Sep Oct Nov Dec",
+    },
+    "fr": {
+        "subject": "{title} : {posts} ({date})",
+        "subject_empty": "{title} : rien de nouveau ({date})",
+        "headline": "{posts} de {missions} depuis le {since}",
+        "post_1": "1 nouvelle publication", "post_n": "{n} nouvelles publications",
+        "mission_1": "1 mission", "mission_n": "{n} missions",
+        "nothing_new": "Rien de nouveau depuis le dernier résumé.",
+        "mission_page": "Page de la mission", "widget": "Widget",
+        "read_original": "Lire l’original",
+        "image_alt": "Image publiée par {author}",
+        "why": "Vous recevez ce message parce que {email} est abonné(e) au résumé « {title} ».",
+        "unsubscribe": "Se désabonner (en un clic)",
+        "months": "janv. févr. mars avr. mai juin juil. août sept. oct. nov. déc.",
+    },
+}
+
+
+@dataclass(frozen=True)
+class Rendered:
+    subject: str
+    html: str
+    text: str
+    posts: int
+
+    def personalize(self, email: str, unsubscribe_url: str) -> tuple[str, str]:
+        """(html, text) for one recipient."""
+        html = self.html.replace(RECIPIENT, str(escape(email))).replace(
+            UNSUBSCRIBE, str(escape(unsubscribe_url))
+        )
+        text = self.text.replace(RECIPIENT, email).replace(UNSUBSCRIBE, unsubscribe_url)
+        return html, text
+
+
+@lru_cache(maxsize=1)
+def _env() -> jinja2.Environment:
+    return jinja2.Environment(
+        loader=jinja2.FileSystemLoader(str(TEMPLATES)),
+        autoescape=jinja2.select_autoescape(["html.j2"]),
+        trim_blocks=True,
+        lstrip_blocks=True,
+        undefined=jinja2.StrictUndefined,
+    )
+
+
+@lru_cache(maxsize=1)
+def _inliner() -> css_inline.CSSInliner:
+    # Keep the <style> block too: the dark-mode media query cannot be inlined.
+    return css_inline.CSSInliner(keep_style_tags=True, load_remote_stylesheets=False)
+
+
+def local_time(dt: datetime, dl: DigestList) -> str:
+    local = dt.astimezone(dl.tz)
+    month = LABELS[dl.language]["months"].split()[local.month - 1]
+    return f"{local.day} {month} {local.year}, {local:%H:%M}"
+
+
+def _count(t: Mapping[str, str], kind: str, n: int) -> str:
+    return t[f"{kind}_1"] if n == 1 else t[f"{kind}_n"].format(n=n)
+
+
+def _post(row: Mapping[str, Any], dl: DigestList, base_url: str) -> dict[str, Any]:
+    t = LABELS[dl.language]
+    text = " ".join(str(row.get("text") or "").split())
+    if len(text) > TEXT_LIMIT:
+        text = text[: TEXT_LIMIT - 1].rstrip() + "…"
+    title = " ".join(str(row.get("title") or "").split())
+    if title and text.startswith(title[:40]):
+        title = ""
+    author = str(row.get("author") or row.get("author_handle") or "")
+    image = None
+    for media in row.get("media") or []:
+        if media.get("local_path") and media.get("kind", "image") in ("image", "animated_gif"):
+            image = {
+                "src": urljoin(base_url, str(media["local_path"]).lstrip("/")),
+                "alt": media.get("alt") or t["image_alt"].format(author=author),
+            }
+            break
+    when = parse_iso(row.get("published_at") or row.get("collected_at"))
+    return {
+        "author": author,
+        "time": local_time(when, dl) if when else "",
+        "title": title,
+        "text": text,
+        "url": row.get("url") or "",
+        "image": image,
+    }
+
+
+def group_posts(
+    rows: Sequence[Mapping[str, Any]], dl: DigestList, missions: Mapping[str, Mission], base_url: str
+) -> list[dict[str, Any]]:
+    """One group per mission (in list order, else alphabetical), posts newest first."""
+    by_mission: dict[str, list[Mapping[str, Any]]] = {}
+    for row in rows:
+        by_mission.setdefault(str(row["mission"]), []).append(row)
+    order = list(dl.missions) if dl.missions is not None else sorted(by_mission)
+    t = LABELS[dl.language]
+    groups = []
+    for acronym in order:
+        posts = sorted(by_mission.get(acronym, []), key=lambda r: str(r["sort_at"]), reverse=True)
+        if not posts:
+            continue
+        mission = missions.get(acronym)
+        name = (mission.names.get(dl.language) or mission.name) if mission else acronym
+        slug = acronym.lower()
+        groups.append({
+            "acronym": acronym,
+            "name": name,
+            "count_label": _count(t, "post", len(posts)),
+            "page_url": urljoin(base_url, f"missions/{slug}/"),
+            "widget_url": urljoin(base_url, f"widget/{slug}.html"),
+            "posts": [_post(r, dl, base_url) for r in posts],
+        })
+    return groups
+
+
+def render_digest(
+    dl: DigestList,
+    rows: Sequence[Mapping[str, Any]],
+    *,
+    missions: Mapping[str, Mission],
+    base_url: str,
+    site_title: str,
+    window_start: datetime,
+    window_end: datetime,
+) -> Rendered:
+    t = LABELS[dl.language]
+    groups = group_posts(rows, dl, missions, base_url)
+    n_posts = len({r["id"] for r in rows})
+    date = local_time(window_end, dl).split(",")[0]
+    posts_label = _count(t, "post", n_posts)
+    subject = (t["subject"] if n_posts else t["subject_empty"]).format(
+        title=dl.title, posts=posts_label, date=date
+    )
+    headline = t["headline"].format(
+        posts=posts_label, missions=_count(t, "mission", len(groups)),
+        since=local_time(window_start, dl),
+    )
+    context = {
+        "lang": dl.language,
+        "subject": subject,
+        "title": dl.title,
+        "headline": headline,
+        "groups": groups,
+        "t": {**t, "why": t["why"].format(email=RECIPIENT, title=dl.title)},
+        "unsubscribe_url": UNSUBSCRIBE,
+        "site_url": base_url,
+        "site_title": site_title,
+    }
+    html = _inliner().inline(_env().get_template("digest.html.j2").render(context))
+    text = _env().get_template("digest.txt.j2").render(context)
+    return Rendered(subject=subject, html=html, text=text, posts=n_posts)
