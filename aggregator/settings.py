@@ -70,6 +70,10 @@ class Settings:
     x_price_per_post: float = _s(0.005, "USD charged by X per post read")
     x_price_per_user: float = _s(0.010, "USD charged by X per user read")
     x_monthly_budget: float = _s(50.0, "USD; a run that would pass it is refused")
+    x_count_expansions: bool = _s(
+        True, "count posts and users returned as expansions (includes) as billed reads"
+    )
+    x_max_retries: int = _s(2, "retries of an X call after a 5xx or connection error")
     x_bridge_template: str = _s(
         "", "RSS bridge URL for X handles without API access, e.g. http://rsshub.local/twitter/user/{handle}"
     )
