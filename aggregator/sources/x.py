@@ -1,0 +1,471 @@
+"""X accounts through the API v2 with tweepy (the only module that imports tweepy).
+
+One ``XFetcher`` per run. For each X source it resolves the handle to its user id once
+(kept in ``sources.x_user_id``), then reads the timeline newer than the stored cursor
+(``since_id``), page by page up to ``x.max_pages``. The new cursor travels back in the
+``FetchResult`` and is committed by the collector with the posts it covers.
+
+Three things are written here at once, because they are facts the moment X answers and
+must survive a crash before the posts are committed: billed reads (``x_reads``, the cost
+governor), rate-limit pauses (``x_pauses``) and what X said about a post's availability.
+
+Handles marked ``via: bridge``, or every handle when no token is set but
+``x.bridge_template`` is, are read as feeds through the bridge (the feed fetcher).
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import re
+import time
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import requests
+import tweepy
+
+from aggregator.errors import (
+    AuthError,
+    BudgetExceeded,
+    FetchError,
+    GoneError,
+    ParseError,
+    RateLimited,
+    SourceError,
+)
+from aggregator.models import FetchResult, RawItem, SourceSpec, iso
+from aggregator.settings import Settings
+from aggregator.store import Store
+
+log = logging.getLogger(__name__)
+
+TWEEPY_HOST = "https://api.twitter.com"
+TWEET_FIELDS = [
+    "created_at", "lang", "entities", "referenced_tweets", "attachments", "conversation_id",
+    "public_metrics", "edit_history_tweet_ids", "author_id", "withheld",
+]
+EXPANSIONS = [
+    "author_id", "referenced_tweets.id", "referenced_tweets.id.author_id",
+    "attachments.media_keys",
+]
+MEDIA_FIELDS = ["url", "preview_image_url", "alt_text", "width", "height", "type"]
+USER_FIELDS = ["username", "name", "protected", "withheld"]
+AUTH_HINT = (
+    "token missing, expired or without read access: put a bearer token with read access "
+    "(X developer console > your app > Keys and tokens) in the environment variable {env}"
+)
+
+
+class _RedactToken(logging.Filter):
+    """tweepy logs request headers at DEBUG; never let the bearer token reach a log."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        text = record.getMessage()
+        if "Bearer " in text:
+            record.msg = re.sub(r"Bearer [^'\"\s,}]+", "Bearer [redacted]", text)
+            record.args = ()
+        return True
+
+
+logging.getLogger("tweepy.client").addFilter(_RedactToken())
+
+
+class _Transport(requests.adapters.HTTPAdapter):
+    """Sends tweepy's requests to ``x.api_base`` (a loopback fake in tests), with timeouts."""
+
+    def __init__(self, base: str, timeout: tuple[float, float]) -> None:
+        super().__init__(max_retries=0)
+        self.base = base.rstrip("/")
+        self.timeout = timeout
+
+    def send(self, request: requests.PreparedRequest, **kwargs: Any) -> requests.Response:  # type: ignore[override]
+        url = request.url or ""
+        if url.startswith(TWEEPY_HOST):
+            request.url = self.base + url[len(TWEEPY_HOST):]
+        kwargs["timeout"] = kwargs.get("timeout") or self.timeout
+        return super().send(request, **kwargs)
+
+
+@dataclass
+class _Page:
+    body: dict[str, Any]
+    headers: Mapping[str, str]
+
+
+@dataclass
+class _Run:
+    """What one source's fetch gathered so far."""
+
+    tweets: list[dict[str, Any]] = field(default_factory=list)
+    includes: dict[str, dict[str, dict[str, Any]]] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
+    marks: dict[str, tuple[str, str]] = field(default_factory=dict)
+    charged: dict[str, int] = field(default_factory=lambda: {"post": 0, "user": 0})
+
+
+def uses_bridge(spec: SourceSpec, settings: Settings, token: str | None) -> bool:
+    """Whether this X handle is read through the RSS bridge instead of the API."""
+    if spec.kind != "x" or not settings.x_bridge_template:
+        return False
+    return spec.via_bridge or not token
+
+
+def bridge_spec(spec: SourceSpec, settings: Settings) -> SourceSpec:
+    url = settings.x_bridge_template.format(handle=spec.handle or "")
+    return replace(spec, kind="feed", url=url, via_bridge=True)
+
+
+def page_size(row: Mapping[str, Any], settings: Settings) -> int:
+    """``max_results`` sized to what is expected: the backfill first, then twice the last yield."""
+    if not row.get("cursor"):
+        wanted = settings.x_backfill
+    else:
+        wanted = 2 * int(row.get("last_posts_added") or 0)
+    return max(5, min(100, wanted))
+
+
+def projected_cost(row: Mapping[str, Any], settings: Settings) -> float:
+    """Expected spend of one source's run: one page sized to need, plus the lookups."""
+    factor = 2 if settings.x_count_expansions else 1
+    posts = page_size(row, settings) * factor
+    users = (0 if row.get("x_user_id") else 1) + (1 if settings.x_count_expansions else 0)
+    return posts * settings.x_price_per_post + users * settings.x_price_per_user
+
+
+def spend(usage: Mapping[str, int], settings: Settings) -> float:
+    return usage.get("post", 0) * settings.x_price_per_post + usage.get("user", 0) * settings.x_price_per_user
+
+
+class XFetcher:
+    def __init__(
+        self, settings: Settings, env: Mapping[str, str], store: Store, *,
+        sleep: Callable[[float], None] = time.sleep, rand: Callable[[], float] = random.random,
+    ) -> None:
+        self.settings = settings
+        self.store = store
+        self.token = (env.get(settings.x_token_env) or "").strip() or None
+        self.sleep = sleep
+        self.rand = rand
+        self._client: tweepy.Client | None = None
+
+    # --- entry point --------------------------------------------------------------------
+
+    def fetch_many(
+        self, jobs: Sequence[tuple[SourceSpec, Mapping[str, Any]]]
+    ) -> Iterator[tuple[SourceSpec, FetchResult | SourceError]]:
+        bridged = [(s, r) for s, r in jobs if uses_bridge(s, self.settings, self.token)]
+        direct = [(s, r) for s, r in jobs if not uses_bridge(s, self.settings, self.token)]
+        if bridged:
+            yield from self._through_bridge(bridged)
+        allowed = self._within_budget(direct)
+        for spec, row in direct:
+            if spec.id not in allowed:
+                yield spec, allowed_error(spec, self.settings, self.store)
+                continue
+            try:
+                yield spec, self.fetch(spec, row)
+            except SourceError as exc:
+                exc.source = exc.source or spec.id
+                yield spec, exc
+
+    def _through_bridge(
+        self, jobs: Sequence[tuple[SourceSpec, Mapping[str, Any]]]
+    ) -> Iterator[tuple[SourceSpec, FetchResult | SourceError]]:
+        from aggregator.sources.feeds import FeedFetcher
+
+        by_id = {spec.id: spec for spec, _ in jobs}
+        feed_jobs = [(bridge_spec(spec, self.settings), row) for spec, row in jobs]
+        for feed_spec, outcome in FeedFetcher(self.settings).fetch_many(feed_jobs):
+            yield by_id[feed_spec.id], outcome
+
+    def _within_budget(self, jobs: Sequence[tuple[SourceSpec, Mapping[str, Any]]]) -> set[str]:
+        """Sources whose expected cost still fits this month's budget, in job order."""
+        total = spend(self.store.x_usage(self.store.clock()), self.settings)
+        allowed: set[str] = set()
+        for spec, row in jobs:
+            cost = projected_cost(row, self.settings)
+            if total + cost <= self.settings.x_monthly_budget:
+                allowed.add(spec.id)
+                total += cost
+        return allowed
+
+    # --- one source ---------------------------------------------------------------------
+
+    def fetch(self, spec: SourceSpec, row: Mapping[str, Any]) -> FetchResult:
+        if not self.token:
+            raise AuthError(
+                f"{spec.id}: no X token in ${self.settings.x_token_env}",
+                source=spec.id, hint=AUTH_HINT.format(env=self.settings.x_token_env)
+                + ", or set x.bridge_template to read X handles through an RSS bridge",
+            )
+        run = _Run()
+        user_id = str(row.get("x_user_id") or "") or self._resolve(spec, run)
+        if not user_id:
+            return self._result(spec, row, run, user_id=None)
+        cursor = str(row.get("cursor") or "") or None
+        size = page_size(row, self.settings)
+        token: str | None = None
+        for number in range(1, self.settings.x_max_pages + 1):
+            params: dict[str, Any] = {"max_results": size}
+            if cursor:
+                params["since_id"] = cursor
+            if token:
+                params["pagination_token"] = token
+            try:
+                page = self._call("users_tweets", spec, self._timeline(user_id, params))
+            except RateLimited as exc:
+                if not run.tweets:
+                    raise
+                run.warnings.append(f"rate limited after page {number - 1}; the rest is read after {iso(exc.reset_at)}")
+                return self._result(spec, row, run, user_id=user_id, advance=False)
+            self._take(spec, page, run, user_id)
+            token = (page.body.get("meta") or {}).get("next_token")
+            if not token or (not cursor and len(run.tweets) >= self.settings.x_backfill):
+                break
+        else:
+            if token and cursor:
+                run.warnings.append(
+                    f"more than {self.settings.x_max_pages} pages of new posts: older new posts were "
+                    "skipped (raise x.max_pages or poll more often)"
+                )
+        return self._result(spec, row, run, user_id=user_id)
+
+    def _timeline(self, user_id: str, params: Mapping[str, Any]) -> Callable[[], Any]:
+        def call() -> Any:
+            return self.client.get_users_tweets(
+                user_id, tweet_fields=TWEET_FIELDS, expansions=EXPANSIONS,
+                media_fields=MEDIA_FIELDS, user_fields=USER_FIELDS, **params,
+            )
+
+        return call
+
+    def _resolve(self, spec: SourceSpec, run: _Run) -> str:
+        handle = spec.handle or spec.id.split(":", 1)[-1]
+        page = self._call("users_by_username", spec, lambda: self.client.get_user(
+            username=handle, user_fields=USER_FIELDS,
+        ))
+        user = page.body.get("data") or {}
+        if not user:
+            detail = "; ".join(str(e.get("detail") or e.get("title")) for e in page.body.get("errors") or [])
+            state = "suspended" if "suspend" in detail.lower() else "deleted"
+            run.warnings.append(
+                f"@{handle}: X has no such account ({detail or 'no data'}); it may be {state} "
+                "or renamed: check the handle in its mission file"
+            )
+            self._mark_source(spec, state, detail, run)
+            return ""
+        user_id = str(user["id"])
+        run.charged["user"] += self.store.record_x_reads(spec.id, self.store.clock(), users=[user_id])["user"]
+        if user.get("protected"):
+            run.warnings.append(f"@{handle} is a protected account: its posts cannot be read")
+        return user_id
+
+    def _take(self, spec: SourceSpec, page: _Page, run: _Run, user_id: str) -> None:
+        body = page.body
+        data = body.get("data") or []
+        includes = body.get("includes") or {}
+        for key in ("users", "tweets", "media"):
+            ident = "media_key" if key == "media" else "id"
+            for obj in includes.get(key) or []:
+                run.includes.setdefault(key, {})[str(obj.get(ident))] = obj
+        run.tweets.extend(data)
+        self._errors(spec, body.get("errors") or [], bool(data), run)
+        for tweet in data:
+            if tweet.get("withheld"):
+                codes = ",".join((tweet["withheld"] or {}).get("country_codes") or [])
+                run.marks[_post_id(tweet)] = ("withheld", f"withheld by X in {codes or 'some countries'}")
+        counted = self.settings.x_count_expansions
+        posts = [str(t["id"]) for t in data]
+        posts += [str(t["id"]) for t in includes.get("tweets") or []] if counted else []
+        users = [str(u["id"]) for u in includes.get("users") or []] if counted else []
+        charged = self.store.record_x_reads(spec.id, self.store.clock(), posts=posts, users=users)
+        for unit, n in charged.items():
+            run.charged[unit] += n
+        me = run.includes.get("users", {}).get(user_id)
+        seen = str((me or {}).get("username") or "")
+        if seen and spec.handle and seen.lower() != spec.handle.lower():
+            note = f"@{spec.handle} is now @{seen} on X (same account, id {user_id}): update its mission file"
+            if note not in run.warnings:
+                run.warnings.append(note)
+
+    def _errors(self, spec: SourceSpec, errors: Sequence[Mapping[str, Any]], has_data: bool, run: _Run) -> None:
+        """Partial errors in a 200: recorded as warnings; unavailable posts are marked."""
+        for err in errors:
+            title = str(err.get("title") or "")
+            detail = str(err.get("detail") or title)
+            kind = str(err.get("resource_type") or "")
+            resource = str(err.get("resource_id") or err.get("value") or "")
+            state = _availability(title, detail)
+            if kind == "tweet" and resource and state:
+                run.marks[f"x:{resource}"] = (state, detail)
+            elif kind == "user" and not has_data and state:
+                self._mark_source(spec, state, detail, run)
+            run.warnings.append(f"X reported: {detail}")
+
+    def _mark_source(self, spec: SourceSpec, state: str, detail: str, run: _Run) -> None:
+        for post_id in self.store.x_post_ids_of_source(spec.id):
+            run.marks[post_id] = (state, detail)
+
+    def _result(
+        self, spec: SourceSpec, row: Mapping[str, Any], run: _Run, *, user_id: str | None,
+        advance: bool = True,
+    ) -> FetchResult:
+        if run.marks:
+            self.store.mark_availability(run.marks, self.store.clock())
+        tweets = sorted({str(t["id"]): t for t in run.tweets}.values(), key=lambda t: int(t["id"]))
+        items = tuple(
+            RawItem(source_id=spec.id, kind="x", data={"tweet": t, "includes": pick_includes(t, run.includes)})
+            for t in tweets
+        )
+        old = str(row.get("cursor") or "") or None
+        newest = max([int(t["id"]) for t in tweets] + ([int(old)] if old else []), default=None)
+        cursor = str(newest) if advance and newest is not None else old
+        me = run.includes.get("users", {}).get(user_id or "")
+        extra: dict[str, Any] = {"x_user_id": user_id} if user_id else {}
+        if me and me.get("username"):
+            extra["x_handle_seen"] = me["username"]
+        return FetchResult(
+            source_id=spec.id, status="ok", items=items, http_status=200, cursor=cursor,
+            warnings=tuple(run.warnings), units_read={"posts": run.charged["post"], "users": run.charged["user"]},
+            extra_state=extra,
+        )
+
+    # --- HTTP -----------------------------------------------------------------------------
+
+    @property
+    def client(self) -> tweepy.Client:
+        if self._client is None:
+            client = tweepy.Client(self.token, return_type=requests.Response, wait_on_rate_limit=False)
+            timeout = (self.settings.http_connect_timeout, self.settings.http_read_timeout)
+            client.session.mount(TWEEPY_HOST, _Transport(self.settings.x_api_base, timeout))
+            client.user_agent = f"{self.settings.http_user_agent} {client.user_agent}"
+            self._client = client
+        return self._client
+
+    def scope(self, endpoint: str) -> str:
+        return f"x:{self.settings.x_token_env}:{endpoint}"
+
+    def _call(self, endpoint: str, spec: SourceSpec, call: Callable[[], Any]) -> _Page:
+        """One API call: pauses honoured, 5xx/connection errors retried, errors wrapped."""
+        scope = self.scope(endpoint)
+        now = self.store.clock()
+        paused = self.store.x_paused_until(scope, now)
+        if paused is not None:
+            raise RateLimited(
+                f"{spec.id}: X rate limit on {endpoint} for this token; paused until {iso(paused)}",
+                reset_at=paused, source=spec.id, scope=scope,
+                hint="nothing to do: the source is collected again after that time",
+            )
+        attempt = 0
+        while True:
+            try:
+                response = call()
+                page = _Page(body=response.json(), headers=response.headers)
+            except tweepy.TooManyRequests as exc:
+                raise self._rate_limited(exc, scope, spec) from exc
+            except (tweepy.Unauthorized, tweepy.Forbidden) as exc:
+                raise AuthError(
+                    f"{spec.id}: X answered {exc.response.status_code}: token missing, expired or "
+                    "without read access", source=spec.id,
+                    hint=AUTH_HINT.format(env=self.settings.x_token_env),
+                ) from exc
+            except tweepy.NotFound as exc:
+                raise GoneError(f"{spec.id}: X answered 404 for {endpoint}", source=spec.id, http_status=404) from exc
+            except (tweepy.TwitterServerError, requests.ConnectionError, requests.Timeout) as exc:
+                attempt += 1
+                if attempt > self.settings.x_max_retries:
+                    raise FetchError(
+                        f"{spec.id}: X unavailable after {attempt} attempts: {_short(exc)}",
+                        source=spec.id, hint="X or the network failed; the source is retried later",
+                        http_status=getattr(getattr(exc, "response", None), "status_code", None),
+                    ) from exc
+                self.sleep(min(30.0, 2.0 ** (attempt - 1)) * (0.5 + self.rand()))
+                continue
+            except tweepy.HTTPException as exc:
+                raise FetchError(
+                    f"{spec.id}: X answered {exc.response.status_code}: {_short(exc)}",
+                    source=spec.id, http_status=exc.response.status_code,
+                ) from exc
+            except (requests.RequestException, tweepy.TweepyException) as exc:
+                raise FetchError(f"{spec.id}: X request failed: {_short(exc)}", source=spec.id) from exc
+            except ValueError as exc:
+                raise ParseError(f"{spec.id}: X sent a body that is not JSON", source=spec.id) from exc
+            self._maybe_pause(page.headers, scope, now)
+            return page
+
+    def _rate_limited(self, exc: tweepy.TooManyRequests, scope: str, spec: SourceSpec) -> RateLimited:
+        now = self.store.clock()
+        reset = _reset_at(exc.response.headers) or now + timedelta(minutes=15)
+        self.store.set_x_pause(scope, reset, f"429 on {spec.id}", now)
+        return RateLimited(
+            f"{spec.id}: X rate limit reached (429); every source on this token waits until {iso(reset)}",
+            reset_at=reset, source=spec.id, scope=scope,
+            hint="poll less often (interval_minutes) or fewer accounts per token",
+        )
+
+    def _maybe_pause(self, headers: Mapping[str, str], scope: str, now: datetime) -> None:
+        """A response that used the window's last call pauses the scope without a 429."""
+        if str(headers.get("x-rate-limit-remaining", "")).strip() == "0":
+            reset = _reset_at(headers)
+            if reset is not None and reset > now:
+                self.store.set_x_pause(scope, reset, "x-rate-limit-remaining: 0", now)
+
+
+def allowed_error(spec: SourceSpec, settings: Settings, store: Store) -> BudgetExceeded:
+    now = store.clock()
+    spent = spend(store.x_usage(now), settings)
+    return BudgetExceeded(
+        f"{spec.id}: not collected: this month's X spend is ${spent:.2f} of the "
+        f"${settings.x_monthly_budget:.2f} budget and this source could cost "
+        f"${projected_cost(store.source_state(spec.id), settings):.2f} more",
+        source=spec.id,
+        hint="raise x.monthly_budget in config.yaml, poll less often, or read it through a bridge",
+    )
+
+
+def pick_includes(tweet: Mapping[str, Any], includes: Mapping[str, Mapping[str, Any]]) -> dict[str, list[Any]]:
+    """The included objects one post refers to: its author, referenced posts and their authors, media."""
+    tweets = includes.get("tweets", {})
+    refs = [tweets[str(r["id"])] for r in tweet.get("referenced_tweets") or [] if str(r.get("id")) in tweets]
+    history = [tweets[str(i)] for i in tweet.get("edit_history_tweet_ids") or [] if str(i) in tweets and str(i) != str(tweet["id"])]
+    users = includes.get("users", {})
+    user_ids = [str(tweet.get("author_id"))] + [str(r.get("author_id")) for r in refs]
+    media = includes.get("media", {})
+    keys = [k for t in [tweet, *refs] for k in (t.get("attachments") or {}).get("media_keys") or []]
+    return {
+        "users": [users[u] for u in dict.fromkeys(user_ids) if u in users],
+        "tweets": list({str(t["id"]): t for t in refs + history}.values()),
+        "media": [media[str(k)] for k in dict.fromkeys(keys) if str(k) in media],
+    }
+
+
+def _post_id(tweet: Mapping[str, Any]) -> str:
+    history = tweet.get("edit_history_tweet_ids") or [tweet["id"]]
+    return f"x:{history[0]}"
+
+
+def _availability(title: str, detail: str) -> str | None:
+    text = f"{title} {detail}".lower()
+    if "suspend" in text:
+        return "suspended"
+    if "authorization" in text or "protected" in text or "not authorized" in text:
+        return "protected"
+    if "not found" in text or "could not find" in text or "deleted" in text:
+        return "deleted"
+    if "withheld" in text:
+        return "withheld"
+    return None
+
+
+def _reset_at(headers: Mapping[str, str]) -> datetime | None:
+    try:
+        return datetime.fromtimestamp(int(str(headers.get("x-rate-limit-reset", "")).strip()), UTC)
+    except ValueError:
+        return None
+
+
+def _short(exc: BaseException) -> str:
+    return " ".join(str(exc).split())[:200]

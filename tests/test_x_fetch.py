@@ -1,0 +1,326 @@
+"""Collecting X accounts: tweepy driven through its real HTTP layer with real recordings.
+
+Two ways in, both with nothing leaving the machine:
+- vcrpy (``record_mode="none"``) replays tweepy's own cassettes, read in place;
+- a loopback fake of the API (tests/fake_x_api.py, base URL setting) replays real bodies and
+  rate-limit headers, assembled where no real recording of a call exists (said per test).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from aggregator.errors import AuthError, BudgetExceeded, FetchError, RateLimited
+from aggregator.models import FetchResult, SourceSpec
+from aggregator.settings import Settings
+from aggregator.sources.x import XFetcher
+from aggregator.store import Store
+from tests.fake_x_api import (
+    TOO_MANY_REQUESTS,
+    UNAUTHORIZED,
+    FakeXApi,
+    decoded,
+    timeline_headers,
+    twarc_page,
+    user_body,
+)
+
+RECORDED = datetime(2022, 10, 7, 22, 43, 18, tzinfo=UTC)  # `date` of the timeline cassette
+TOKEN = {"X_BEARER_TOKEN": "test-token-not-real"}
+
+
+class Clock:
+    def __init__(self, now: datetime) -> None:
+        self.now = now
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+def x_spec(handle: str, mission: str | None = "UNISFA") -> SourceSpec:
+    return SourceSpec(id=f"x:{handle.lower()}", kind="x", name=f"@{handle}", mission=mission, handle=handle)
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock(RECORDED)
+
+
+@pytest.fixture
+def store(tmp_path: Path, clock: Clock) -> Iterator[Store]:
+    with Store(tmp_path / "x.db", clock=clock) as s:
+        yield s
+
+
+@pytest.fixture
+def fake() -> Iterator[FakeXApi]:
+    with FakeXApi() as api:
+        yield api
+
+
+def fetch(store: Store, settings: Settings, *specs: SourceSpec, env: dict[str, str] | None = None,
+          sleep: Any = None) -> dict[str, Any]:
+    store.sync_sources(specs)
+    fetcher = XFetcher(settings, TOKEN if env is None else env, store,
+                       sleep=sleep or (lambda s: None), rand=lambda: 0.5)
+    jobs = [(s, store.source_state(s.id)) for s in specs]
+    return {spec.id: outcome for spec, outcome in fetcher.fetch_many(jobs)}
+
+
+def commit(store: Store, result: FetchResult) -> None:
+    """What the collector does with a result: the state goes in with the posts it covers."""
+    store.update_source(result.source_id, {"cursor": result.cursor, **result.extra_state})
+
+
+# --- vcrpy: tweepy's cassettes, merged and read in place ----------------------------------
+
+
+class _MergedCassettes:
+    """A read-only vcrpy persister: ``a.yaml|b.yaml`` replays both recordings."""
+
+    @classmethod
+    def load_cassette(cls, cassette_path: str, serializer: Any) -> tuple[list[Any], list[Any]]:
+        from vcr.persisters.filesystem import FilesystemPersister
+
+        requests: list[Any] = []
+        responses: list[Any] = []
+        for part in str(cassette_path).split("|"):
+            r, s = FilesystemPersister.load_cassette(part, serializer)
+            requests += r
+            responses += s
+        return requests, responses
+
+    @staticmethod
+    def save_cassette(cassette_path: str, cassette_dict: Any, serializer: Any) -> None:
+        raise AssertionError("recordings are read in place, never written")
+
+
+def test_user_lookup_and_timeline_through_tweepy_cassettes(shared: Path, store: Store) -> None:
+    vcr = pytest.importorskip("vcr")
+    folder = shared / "fixtures/x_api_v2/tweepy_cassettes"
+    replay = vcr.VCR(record_mode="none", match_on=["method", "path"], decode_compressed_response=True)
+    replay.register_persister(_MergedCassettes)
+    cassettes = f"{folder / 'test_client_get_user.yaml'}|{folder / 'test_client_get_users_tweets.yaml'}"
+    settings = Settings(x_api_base="https://api.twitter.com", x_backfill=2)  # the recorded host
+    with replay.use_cassette(cassettes) as cassette:
+        result = fetch(store, settings, x_spec("Twitter", None))["x:twitter"]
+    assert isinstance(result, FetchResult), result
+    assert [r.uri.split("?")[0] for r in cassette.requests] == [
+        "https://api.twitter.com/2/users/by/username/Twitter",
+        "https://api.twitter.com/2/users/783214/tweets",
+    ]
+    assert cassette.all_played
+    assert result.extra_state["x_user_id"] == "783214"  # the immutable id, kept
+    assert [i.data["tweet"]["id"] for i in result.items] == ["1565318587736285184", "1577730467436138524"]
+    assert result.cursor == "1577730467436138524"  # the newest post: next run's since_id
+    assert result.units_read == {"posts": 2, "users": 1}
+
+
+# --- the loopback fake ---------------------------------------------------------------------
+
+
+def _unisfa(fake: FakeXApi, shared: Path) -> None:
+    user = decoded(shared, "test_client_get_user")
+    fake.add("/2/users/by/username/UNISFA_1", user_body("783214", "UNISFA_1", "UNISFA"),
+             headers=user["rate_limit_headers"])
+
+
+def test_timeline_page_with_includes_becomes_items_with_their_includes(shared: Path, store: Store, fake: FakeXApi) -> None:
+    # Assembled: the real brexit search page (100 posts, all expansions) served as a timeline.
+    page = twarc_page(shared, "brexit")
+    _unisfa(fake, shared)
+    fake.add("/2/users/783214/tweets", page, headers=timeline_headers(shared))
+    result = fetch(store, Settings(x_api_base=fake.base_url, x_backfill=100), x_spec("UNISFA_1"))["x:unisfa_1"]
+    assert isinstance(result, FetchResult), result
+    assert len(result.items) == 100
+    sent = fake.seen("/tweets")[0]
+    assert sent.authorized
+    assert sent.params["max_results"] == "100"
+    assert "since_id" not in sent.params  # first run: backfill
+    assert set(sent.params["expansions"].split(",")) == {
+        "author_id", "referenced_tweets.id", "referenced_tweets.id.author_id", "attachments.media_keys"}
+    assert {"created_at", "lang", "entities", "referenced_tweets", "attachments", "conversation_id",
+            "public_metrics", "edit_history_tweet_ids"} <= set(sent.params["tweet.fields"].split(","))
+    assert set(sent.params["media.fields"].split(",")) >= {"url", "preview_image_url", "alt_text"}
+    retweet = next(i for i in result.items if (i.data["tweet"].get("referenced_tweets") or [{}])[0].get("type") == "retweeted")
+    ref_id = retweet.data["tweet"]["referenced_tweets"][0]["id"]
+    assert ref_id in {t["id"] for t in retweet.data["includes"]["tweets"]}  # full text travels along
+    assert retweet.data["tweet"]["author_id"] in {u["id"] for u in retweet.data["includes"]["users"]}
+
+
+def test_cost_count_equals_hand_count_of_the_brexit_page(shared: Path, store: Store, fake: FakeXApi) -> None:
+    # Hand count of twarc_csv/brexit.jsonl line 1: 100 posts in data, 59 in includes.tweets of
+    # which 4 are also in data (charged once a day) -> 155 posts; 177 users in includes.users.
+    # Plus the handle lookup: 1 user, who is not among the 177.
+    page = twarc_page(shared, "brexit")
+    _unisfa(fake, shared)
+    fake.add("/2/users/783214/tweets", page, headers=timeline_headers(shared))
+    settings = Settings(x_api_base=fake.base_url, x_backfill=100)
+    first = fetch(store, settings, x_spec("UNISFA_1"))["x:unisfa_1"]
+    assert isinstance(first, FetchResult)
+    assert first.units_read == {"posts": 155, "users": 178}
+    commit(store, first)  # the user id is kept: not looked up (nor billed) again
+    assert store.x_usage(RECORDED) == {"post": 155, "user": 178}
+    assert store.x_usage(RECORDED, period="day") == {"post": 155, "user": 178}
+    # Reading the same page again the same UTC day costs nothing more ...
+    store.update_source("x:unisfa_1", {"cursor": None})
+    fetch(store, settings, x_spec("UNISFA_1"))
+    assert store.x_usage(RECORDED) == {"post": 155, "user": 178}
+    # ... the next UTC day it is charged again.
+    store.clock.now = RECORDED + timedelta(days=1)  # type: ignore[attr-defined]
+    fetch(store, settings, x_spec("UNISFA_1"))
+    assert store.x_usage(RECORDED + timedelta(days=1), period="day") == {"post": 155, "user": 177}
+    assert store.x_usage(RECORDED) == {"post": 310, "user": 355}
+
+
+def test_pagination_then_since_id_on_the_second_run(shared: Path, store: Store, fake: FakeXApi) -> None:
+    # Assembled: the real brexit page split in two, the first half carrying its real next_token.
+    from tests.fake_x_api import split_page
+
+    page = twarc_page(shared, "brexit")
+    first, second = split_page(page, 50, page["meta"]["next_token"])
+    _unisfa(fake, shared)
+    fake.add("/2/users/783214/tweets", first, headers=timeline_headers(shared))
+    fake.add("/2/users/783214/tweets", second, headers=timeline_headers(shared))
+    settings = Settings(x_api_base=fake.base_url, x_backfill=100, x_max_pages=3)
+    result = fetch(store, settings, x_spec("UNISFA_1"))["x:unisfa_1"]
+    assert isinstance(result, FetchResult)
+    assert len(result.items) == 100
+    calls = fake.seen("/tweets")
+    assert "pagination_token" not in calls[0].params
+    assert calls[1].params["pagination_token"] == page["meta"]["next_token"]
+    assert result.cursor == page["meta"]["newest_id"]
+    commit(store, result)
+    # Second run: the stored cursor is sent as since_id, and the user id is not looked up again.
+    fake.reset("/2/users/783214/tweets")
+    fake.add("/2/users/783214/tweets", {"meta": {"result_count": 0}}, headers=timeline_headers(shared))
+    again = fetch(store, settings, x_spec("UNISFA_1"))["x:unisfa_1"]
+    assert isinstance(again, FetchResult) and again.items == ()
+    last = fake.seen("/tweets")[-1]
+    assert last.params["since_id"] == page["meta"]["newest_id"]
+    assert len(fake.seen("/users/by/username")) == 1
+    assert again.cursor == page["meta"]["newest_id"]  # nothing new: the cursor stays
+
+
+def test_page_cap_stops_pagination_and_says_so(shared: Path, store: Store, fake: FakeXApi) -> None:
+    page = twarc_page(shared, "brexit")
+    _unisfa(fake, shared)
+    store.sync_sources([x_spec("UNISFA_1")])
+    store.update_source("x:unisfa_1", {"x_user_id": "783214", "cursor": "1440000000000000000"})
+    fake.add("/2/users/783214/tweets", page, headers=timeline_headers(shared))  # always a next_token
+    result = fetch(store, Settings(x_api_base=fake.base_url, x_max_pages=2), x_spec("UNISFA_1"))["x:unisfa_1"]
+    assert isinstance(result, FetchResult)
+    assert len(fake.seen("/tweets")) == 2
+    assert any("more than 2 pages" in w for w in result.warnings)
+
+
+def test_429_pauses_every_x_source_on_the_token_without_sleeping(shared: Path, store: Store, fake: FakeXApi) -> None:
+    # Assembled: no 429 was ever recorded; the real timeline rate-limit headers with
+    # remaining=0 and the v2 429 body quoted in the fixtures README.
+    headers = timeline_headers(shared, remaining="0")
+    reset = datetime.fromtimestamp(int(headers["x-rate-limit-reset"]), UTC)
+    fake.add("/2/users/1/tweets", TOO_MANY_REQUESTS, status=429, headers=headers)
+    fake.add("/2/users/2/tweets", {"meta": {"result_count": 0}})
+    a, b = x_spec("UNISFA_1"), x_spec("UNMISSmedia", "UNMISS")
+    store.sync_sources([a, b])
+    store.update_source(a.id, {"x_user_id": "1"})
+    store.update_source(b.id, {"x_user_id": "2"})
+    slept: list[float] = []
+    out = fetch(store, Settings(x_api_base=fake.base_url), a, b, sleep=slept.append)
+    assert isinstance(out[a.id], RateLimited) and out[a.id].reset_at == reset
+    assert isinstance(out[b.id], RateLimited) and out[b.id].reset_at == reset
+    assert out[a.id].scope == out[b.id].scope == "x:X_BEARER_TOKEN:users_tweets"
+    assert fake.seen("/2/users/2/tweets") == []  # the other source never called X
+    assert slept == []
+    # The pause is stored: a later run before the reset skips X entirely ...
+    store.clock.now = reset - timedelta(seconds=30)  # type: ignore[attr-defined]
+    later = fetch(store, Settings(x_api_base=fake.base_url), b)
+    assert isinstance(later[b.id], RateLimited)
+    assert fake.seen("/2/users/2/tweets") == []
+    # ... and after the reset it calls again.
+    store.clock.now = reset + timedelta(seconds=1)  # type: ignore[attr-defined]
+    after = fetch(store, Settings(x_api_base=fake.base_url), b)
+    assert isinstance(after[b.id], FetchResult)
+    assert len(fake.seen("/2/users/2/tweets")) == 1
+
+
+def test_401_is_a_clear_auth_error_and_other_sources_continue(shared: Path, store: Store, fake: FakeXApi) -> None:
+    fake.add("/2/users/by/username/UNISFA_1", UNAUTHORIZED, status=401)
+    a = x_spec("UNISFA_1")
+    out = fetch(store, Settings(x_api_base=fake.base_url), a)
+    err = out[a.id]
+    assert isinstance(err, AuthError)
+    assert "token missing, expired or without read access" in str(err)
+    assert "X_BEARER_TOKEN" in str(err)  # the fix names the variable ...
+    assert "test-token-not-real" not in str(err)  # ... never the token
+
+
+def test_no_token_fails_before_any_call(store: Store, fake: FakeXApi) -> None:
+    out = fetch(store, Settings(x_api_base=fake.base_url), x_spec("UNISFA_1"), env={})
+    assert isinstance(out["x:unisfa_1"], AuthError)
+    assert fake.requests == []
+
+
+def test_5xx_is_retried_with_backoff_then_recorded(shared: Path, store: Store, fake: FakeXApi) -> None:
+    _unisfa(fake, shared)
+    for _ in range(3):
+        fake.add("/2/users/783214/tweets", {"title": "Service Unavailable"}, status=503)
+    fake.add("/2/users/783214/tweets", twarc_page(shared, "two_tweets"), headers=timeline_headers(shared))
+    slept: list[float] = []
+    ok = fetch(store, Settings(x_api_base=fake.base_url, x_max_retries=3), x_spec("UNISFA_1"), sleep=slept.append)
+    assert isinstance(ok["x:unisfa_1"], FetchResult)
+    assert len(slept) == 3 and slept[0] < slept[1] < slept[2]  # backoff grows
+    fake.reset("/2/users/783214/tweets")
+    fake.add("/2/users/783214/tweets", {"title": "Service Unavailable"}, status=503)
+    store.update_source("x:unisfa_1", {"x_user_id": "783214"})
+    bad = fetch(store, Settings(x_api_base=fake.base_url, x_max_retries=2), x_spec("UNISFA_1"))
+    assert isinstance(bad["x:unisfa_1"], FetchError)
+    assert "after 3 attempts" in str(bad["x:unisfa_1"])
+
+
+def test_partial_errors_in_a_200_are_warnings_and_the_data_is_kept(shared: Path, store: Store, fake: FakeXApi) -> None:
+    page = twarc_page(shared, "noflat")  # real: 100 posts and one error (a suspended user)
+    _unisfa(fake, shared)
+    fake.add("/2/users/783214/tweets", page, headers=timeline_headers(shared))
+    result = fetch(store, Settings(x_api_base=fake.base_url, x_backfill=100), x_spec("UNISFA_1"))["x:unisfa_1"]
+    assert isinstance(result, FetchResult)
+    assert len(result.items) == 100
+    assert result.warnings == ("X reported: User has been suspended: [gatewaypundit].",)
+
+
+def test_suspended_account_is_a_warning_and_its_posts_are_flagged(shared: Path, store: Store, fake: FakeXApi) -> None:
+    fake.add("/2/users/by/username/UNISFA_1", {"errors": [{
+        "value": "UNISFA_1", "detail": "User has been suspended: [UNISFA_1].", "title": "Forbidden",
+        "resource_type": "user", "parameter": "username", "resource_id": "UNISFA_1",
+        "type": "https://api.twitter.com/2/problems/resource-not-found"}]})
+    result = fetch(store, Settings(x_api_base=fake.base_url), x_spec("UNISFA_1"))["x:unisfa_1"]
+    assert isinstance(result, FetchResult) and result.items == ()
+    assert "suspended" in result.warnings[0] and "@UNISFA_1" in result.warnings[0]
+
+
+def test_a_run_that_would_pass_the_budget_is_refused(shared: Path, store: Store, fake: FakeXApi) -> None:
+    _unisfa(fake, shared)
+    store.record_x_reads("x:other", RECORDED, posts=[str(i) for i in range(9990)])  # $49.95 spent
+    out = fetch(store, Settings(x_api_base=fake.base_url, x_monthly_budget=50.0), x_spec("UNISFA_1"))
+    err = out["x:unisfa_1"]
+    assert isinstance(err, BudgetExceeded)
+    assert "$49.95" in str(err) and "x.monthly_budget" in str(err)
+    assert fake.requests == []
+
+
+def test_renamed_handle_is_noticed(shared: Path, store: Store, fake: FakeXApi) -> None:
+    page = twarc_page(shared, "two_tweets")
+    author = page["data"][0]["author_id"]
+    store.sync_sources([x_spec("UNISFA_1")])
+    store.update_source("x:unisfa_1", {"x_user_id": author})
+    fake.add(f"/2/users/{author}/tweets", page, headers=timeline_headers(shared))
+    result = fetch(store, Settings(x_api_base=fake.base_url), x_spec("UNISFA_1"))["x:unisfa_1"]
+    assert isinstance(result, FetchResult)
+    seen = next(u["username"] for u in page["includes"]["users"] if u["id"] == author)
+    assert result.extra_state["x_handle_seen"] == seen
+    assert any(f"is now @{seen}" in w for w in result.warnings)
