@@ -117,11 +117,14 @@ def _sources(
             if not handle.replace("_", "").isalnum() or len(handle) > 15:
                 r.problem(prefix + "handle", f"{handle!r} is not a valid X handle", "letters, digits and _ only, at most 15")
                 continue
+            via = item.get("via", "api")
+            if via not in ("api", "bridge"):
+                r.problem(prefix + "via", f"must be api or bridge, got {via!r}", "bridge reads the handle through x.bridge_template")
             out.append(
                 SourceSpec(
                     id=f"x:{handle.lower()}", kind="x", name=r.str_(item, "name", prefix) or f"@{handle}",
                     mission=mission, handle=handle, interval_minutes=interval,
-                    verified=verified, language=language,
+                    verified=verified, language=language, via_bridge=via == "bridge",
                 )
             )
         else:
