@@ -75,7 +75,8 @@ class Rendered:
 
 
 @lru_cache(maxsize=1)
-def _env() -> jinja2.Environment:
+def email_templates() -> jinja2.Environment:
+    """The jinja2 environment of templates/email/ (autoescape on for HTML)."""
     return jinja2.Environment(
         loader=jinja2.FileSystemLoader(str(TEMPLATES)),
         autoescape=jinja2.select_autoescape(["html.j2"]),
@@ -190,6 +191,6 @@ def render_digest(
         "site_url": base_url,
         "site_title": site_title,
     }
-    html = _inliner().inline(_env().get_template("digest.html.j2").render(context))
-    text = _env().get_template("digest.txt.j2").render(context)
+    html = _inliner().inline(email_templates().get_template("digest.html.j2").render(context))
+    text = email_templates().get_template("digest.txt.j2").render(context)
     return Rendered(subject=subject, html=html, text=text, posts=n_posts)
