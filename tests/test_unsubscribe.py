@@ -103,7 +103,7 @@ def test_forged_altered_and_expired_tokens_change_nothing(tmp_path: Path) -> Non
     with _project(tmp_path) as app, running(app) as base:
         good = sign_token(KEY, "kosovo", "ana@example.org", NOW)
         forged = sign_token(b"not-the-secret-key-at-all", "kosovo", "ana@example.org", NOW)
-        payload, mac = good.split(".")
+        _payload, mac = good.split(".")
         other = sign_token(KEY, "kosovo", "bo@example.org", NOW).split(".")[0]
         swapped = f"{other}.{mac}"
         expired = sign_token(KEY, "kosovo", "ana@example.org", NOW - timedelta(days=401))

@@ -93,7 +93,7 @@ def routes(app: App) -> list[Route]:
         found = resolve(request)
         if found is None:
             return page("en", "bad", "400 Bad Request")
-        list_name, email, lang, title = found
+        _list_name, email, lang, title = found
         action = f"{PATH}?{request.query_string}"
         return page(lang, "confirm", "200 OK", action, email=email, title=title)
 
