@@ -66,13 +66,16 @@ def _updated(c: cards.Card) -> Any:
     return parse_iso(c.row.get("updated_at")) or c.published
 
 
-def build_feedgen(site: Site, mission: Mission | None, items: list[cards.Card]) -> FeedGenerator:
+def build_feedgen(
+    site: Site, mission: Mission | None, items: list[cards.Card], self_url: str
+) -> FeedGenerator:
     meta = _meta(site, mission)
     base = site.base_url
     fg = FeedGenerator()
     fg.id(f"{base}feeds/{meta['slug']}.xml")
     fg.title(meta["title"])
     fg.subtitle(meta["description"])
+    fg.link(href=self_url, rel="self")  # before the alternate: RSS <link> takes the last one
     fg.link(href=meta["page"], rel="alternate")
     fg.language("en")
     fg.generator("aggregator")
@@ -90,7 +93,7 @@ def build_feedgen(site: Site, mission: Mission | None, items: list[cards.Card]) 
         fe.updated(_updated(c))
         fe.author({"name": c.author or c.handle or "unknown"})
         fe.content(_content_html(site, c), type="html")
-        fe.description(c.text or _title(c))
+        fe.summary(c.text or _title(c))
         for tag in c.tags:
             fe.category(term=tag.mission)
     return fg
@@ -144,8 +147,7 @@ def render_feeds(site: Site, mission: Mission | None) -> None:
     items = [cards.card(r, mission=mission.acronym if mission else None) for r in _rows(site, mission)]
     slug = mission.slug if mission else "all"
     for ext in ("xml", "rss"):
-        fg = build_feedgen(site, mission, items)
-        fg.link(href=f"{site.base_url}feeds/{slug}.{ext}", rel="self")
+        fg = build_feedgen(site, mission, items, f"{site.base_url}feeds/{slug}.{ext}")
         site.write(f"feeds/{slug}.{ext}", fg.atom_str(pretty=True) if ext == "xml" else fg.rss_str(pretty=True))
     site.write(
         f"feeds/{slug}.json",
