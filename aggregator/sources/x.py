@@ -21,23 +21,17 @@ import re
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import requests
 import tweepy
 
-from aggregator.errors import (
-    AuthError,
-    BudgetExceeded,
-    FetchError,
-    GoneError,
-    ParseError,
-    RateLimited,
-    SourceError,
-)
+from aggregator.errors import AuthError, FetchError, GoneError, ParseError, RateLimited, SourceError
 from aggregator.models import FetchResult, RawItem, SourceSpec, iso
 from aggregator.settings import Settings
+from aggregator.sources.x_budget import budget_error, page_size, spend, within_budget
+from aggregator.sources.x_payload import availability_of, pick_includes, post_id_of, reset_at
 from aggregator.store import Store
 
 log = logging.getLogger(__name__)
@@ -118,27 +112,6 @@ def bridge_spec(spec: SourceSpec, settings: Settings) -> SourceSpec:
     return replace(spec, kind="feed", url=url, via_bridge=True)
 
 
-def page_size(row: Mapping[str, Any], settings: Settings) -> int:
-    """``max_results`` sized to what is expected: the backfill first, then twice the last yield."""
-    if not row.get("cursor"):
-        wanted = settings.x_backfill
-    else:
-        wanted = 2 * int(row.get("last_posts_added") or 0)
-    return max(5, min(100, wanted))
-
-
-def projected_cost(row: Mapping[str, Any], settings: Settings) -> float:
-    """Expected spend of one source's run: one page sized to need, plus the lookups."""
-    factor = 2 if settings.x_count_expansions else 1
-    posts = page_size(row, settings) * factor
-    users = (0 if row.get("x_user_id") else 1) + (1 if settings.x_count_expansions else 0)
-    return posts * settings.x_price_per_post + users * settings.x_price_per_user
-
-
-def spend(usage: Mapping[str, int], settings: Settings) -> float:
-    return usage.get("post", 0) * settings.x_price_per_post + usage.get("user", 0) * settings.x_price_per_user
-
-
 class XFetcher:
     def __init__(
         self, settings: Settings, env: Mapping[str, str], store: Store, *,
@@ -160,10 +133,19 @@ class XFetcher:
         direct = [(s, r) for s, r in jobs if not uses_bridge(s, self.settings, self.token)]
         if bridged:
             yield from self._through_bridge(bridged)
-        allowed = self._within_budget(direct)
+        now = self.store.clock()
+        spent = spend(self.store.x_usage(now), self.settings)
+        allowed = within_budget(direct, spent, self.settings)
         for spec, row in direct:
+            if spec.via_bridge:
+                yield spec, SourceError(
+                    f"{spec.id}: marked via: bridge but x.bridge_template is not set",
+                    source=spec.id, hint="set x.bridge_template in config.yaml, e.g. "
+                    "http://rsshub.local/twitter/user/{handle}, or remove via: bridge",
+                )
+                continue
             if spec.id not in allowed:
-                yield spec, allowed_error(spec, self.settings, self.store)
+                yield spec, budget_error(spec, row, spend(self.store.x_usage(now), self.settings), self.settings, now)
                 continue
             try:
                 yield spec, self.fetch(spec, row)
@@ -178,19 +160,22 @@ class XFetcher:
 
         by_id = {spec.id: spec for spec, _ in jobs}
         feed_jobs = [(bridge_spec(spec, self.settings), row) for spec, row in jobs]
-        for feed_spec, outcome in FeedFetcher(self.settings).fetch_many(feed_jobs):
-            yield by_id[feed_spec.id], outcome
+        fetcher = FeedFetcher(self.settings, clock=self.store.clock)
+        try:
+            for feed_spec, outcome in fetcher.fetch_many(feed_jobs):
+                yield by_id[feed_spec.id], outcome
+        finally:
+            close = getattr(fetcher, "close", None)
+            if close is not None:
+                close()
 
-    def _within_budget(self, jobs: Sequence[tuple[SourceSpec, Mapping[str, Any]]]) -> set[str]:
-        """Sources whose expected cost still fits this month's budget, in job order."""
-        total = spend(self.store.x_usage(self.store.clock()), self.settings)
-        allowed: set[str] = set()
-        for spec, row in jobs:
-            cost = projected_cost(row, self.settings)
-            if total + cost <= self.settings.x_monthly_budget:
-                allowed.add(spec.id)
-                total += cost
-        return allowed
+    def resolve(self, spec: SourceSpec) -> tuple[str | None, list[str]]:
+        """Look the handle up now: (user id or None, warnings). For ``aggregator x resolve``."""
+        run = _Run()
+        user_id = self._resolve(spec, run) if self.token else None
+        if run.marks:
+            self.store.mark_availability(run.marks, self.store.clock())
+        return user_id or None, run.warnings
 
     # --- one source ---------------------------------------------------------------------
 
@@ -276,7 +261,7 @@ class XFetcher:
         for tweet in data:
             if tweet.get("withheld"):
                 codes = ",".join((tweet["withheld"] or {}).get("country_codes") or [])
-                run.marks[_post_id(tweet)] = ("withheld", f"withheld by X in {codes or 'some countries'}")
+                run.marks[post_id_of(tweet)] = ("withheld", f"withheld by X in {codes or 'some countries'}")
         counted = self.settings.x_count_expansions
         posts = [str(t["id"]) for t in data]
         posts += [str(t["id"]) for t in includes.get("tweets") or []] if counted else []
@@ -298,7 +283,7 @@ class XFetcher:
             detail = str(err.get("detail") or title)
             kind = str(err.get("resource_type") or "")
             resource = str(err.get("resource_id") or err.get("value") or "")
-            state = _availability(title, detail)
+            state = availability_of(title, detail)
             if kind == "tweet" and resource and state:
                 run.marks[f"x:{resource}"] = (state, detail)
             elif kind == "user" and not has_data and state:
@@ -398,7 +383,7 @@ class XFetcher:
 
     def _rate_limited(self, exc: tweepy.TooManyRequests, scope: str, spec: SourceSpec) -> RateLimited:
         now = self.store.clock()
-        reset = _reset_at(exc.response.headers) or now + timedelta(minutes=15)
+        reset = reset_at(exc.response.headers) or now + timedelta(minutes=15)
         self.store.set_x_pause(scope, reset, f"429 on {spec.id}", now)
         return RateLimited(
             f"{spec.id}: X rate limit reached (429); every source on this token waits until {iso(reset)}",
@@ -409,62 +394,9 @@ class XFetcher:
     def _maybe_pause(self, headers: Mapping[str, str], scope: str, now: datetime) -> None:
         """A response that used the window's last call pauses the scope without a 429."""
         if str(headers.get("x-rate-limit-remaining", "")).strip() == "0":
-            reset = _reset_at(headers)
+            reset = reset_at(headers)
             if reset is not None and reset > now:
                 self.store.set_x_pause(scope, reset, "x-rate-limit-remaining: 0", now)
-
-
-def allowed_error(spec: SourceSpec, settings: Settings, store: Store) -> BudgetExceeded:
-    now = store.clock()
-    spent = spend(store.x_usage(now), settings)
-    return BudgetExceeded(
-        f"{spec.id}: not collected: this month's X spend is ${spent:.2f} of the "
-        f"${settings.x_monthly_budget:.2f} budget and this source could cost "
-        f"${projected_cost(store.source_state(spec.id), settings):.2f} more",
-        source=spec.id,
-        hint="raise x.monthly_budget in config.yaml, poll less often, or read it through a bridge",
-    )
-
-
-def pick_includes(tweet: Mapping[str, Any], includes: Mapping[str, Mapping[str, Any]]) -> dict[str, list[Any]]:
-    """The included objects one post refers to: its author, referenced posts and their authors, media."""
-    tweets = includes.get("tweets", {})
-    refs = [tweets[str(r["id"])] for r in tweet.get("referenced_tweets") or [] if str(r.get("id")) in tweets]
-    history = [tweets[str(i)] for i in tweet.get("edit_history_tweet_ids") or [] if str(i) in tweets and str(i) != str(tweet["id"])]
-    users = includes.get("users", {})
-    user_ids = [str(tweet.get("author_id"))] + [str(r.get("author_id")) for r in refs]
-    media = includes.get("media", {})
-    keys = [k for t in [tweet, *refs] for k in (t.get("attachments") or {}).get("media_keys") or []]
-    return {
-        "users": [users[u] for u in dict.fromkeys(user_ids) if u in users],
-        "tweets": list({str(t["id"]): t for t in refs + history}.values()),
-        "media": [media[str(k)] for k in dict.fromkeys(keys) if str(k) in media],
-    }
-
-
-def _post_id(tweet: Mapping[str, Any]) -> str:
-    history = tweet.get("edit_history_tweet_ids") or [tweet["id"]]
-    return f"x:{history[0]}"
-
-
-def _availability(title: str, detail: str) -> str | None:
-    text = f"{title} {detail}".lower()
-    if "suspend" in text:
-        return "suspended"
-    if "authorization" in text or "protected" in text or "not authorized" in text:
-        return "protected"
-    if "not found" in text or "could not find" in text or "deleted" in text:
-        return "deleted"
-    if "withheld" in text:
-        return "withheld"
-    return None
-
-
-def _reset_at(headers: Mapping[str, str]) -> datetime | None:
-    try:
-        return datetime.fromtimestamp(int(str(headers.get("x-rate-limit-reset", "")).strip()), UTC)
-    except ValueError:
-        return None
 
 
 def _short(exc: BaseException) -> str:
