@@ -180,7 +180,7 @@ class _Run:
         if self._tagger is None:
             from aggregator.tag import Tagger
 
-            self._tagger = Tagger(self.app.config.missions.values())
+            self._tagger = Tagger.from_config(self.app.config)
         return self._tagger
 
     def report(self, report: SourceReport) -> None:
