@@ -164,7 +164,7 @@ def test_a_collector_that_lost_its_lease_does_not_move_state_back(
         sid = f"feed:{url}"
         app.store.update_source(sid, {"cursor": "900", "lease_owner": "newer:2",
                                       "lease_until": "2999-01-01T00:00:00Z"})
-        added, _u, _c, written = app.store.commit_source(
+        _a, _u, _c, written = app.store.commit_source(
             sid, "older:1", [], lambda a, u: {"cursor": "100", "etag": '"old"'})
         row = app.store.source_state(sid)
         assert (written, row["cursor"], row["etag"], row["lease_owner"]) == (
