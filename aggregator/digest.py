@@ -235,7 +235,10 @@ def send_digest(
     assert start is not None and end is not None
     owner = f"{socket.gethostname()}:{os.getpid()}"
     result = DigestResult(dl.name, "open", run_id, start, end)
-    if not store.claim_digest_run(run_id, owner, utc(app.now()), utc(app.now()) + LEASE):
+    dead = _dead_owner(store.digest_run_owner(run_id))
+    if not store.claim_digest_run(
+        run_id, owner, utc(app.now()), utc(app.now()) + LEASE, dead_owner=dead
+    ):
         result.status, result.error = "busy", "another process is sending this digest"
         return result
     try:
@@ -246,6 +249,20 @@ def send_digest(
     finally:
         store.release_digest_run(run_id, owner)
     return result
+
+
+def _dead_owner(owner: str) -> str:
+    """``owner`` when it names a process on this host that no longer runs (a crash)."""
+    host, _, pid = owner.rpartition(":")
+    if host != socket.gethostname() or not pid.isdigit():
+        return ""
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return owner
+    except PermissionError:
+        return ""
+    return ""
 
 
 def _deliver(

@@ -221,7 +221,10 @@ class SmtpSender:
             code, text = next(iter(exc.recipients.values()), (550, b""))
             raise _failed(recipient, code, text) from exc
         except (smtplib.SMTPDataError, smtplib.SMTPSenderRefused) as exc:
-            raise _failed(recipient, exc.smtp_code, exc.smtp_error) from exc
+            lost = exc.smtp_code == 421  # "service not available, closing channel"
+            if lost:
+                self._drop()
+            raise _failed(recipient, exc.smtp_code, exc.smtp_error, lost=lost) from exc
         except UnicodeEncodeError as exc:
             raise SendFailed(
                 f"{recipient!r} is not an ASCII address; this sender does not use SMTPUTF8",

@@ -203,12 +203,14 @@ def add_posts(app: App, posts: Sequence[tuple[Post, list[Tag]]]) -> None:
     store.save_posts(posts)
 
 
-def make_project(root: Path, *, port: int = 25, security: str = "none", extra: str = "") -> Path:
-    """Config plus six UNMIK and four UNIFIL posts collected in the last day."""
+def make_project(
+    root: Path, *, port: int = 25, security: str = "none", extra: str = "", now: datetime = NOW
+) -> Path:
+    """Config plus six UNMIK and four UNIFIL posts collected in the day before ``now``."""
     cfg = write_config(root, port=port, security=security, extra=extra)
-    with open_app(cfg) as app:
-        add_posts(app, [post(i, "UNMIK", NOW - timedelta(hours=i + 1), image=i == 0) for i in range(6)])
-        add_posts(app, [post(i, "UNIFIL", NOW - timedelta(hours=i + 2),
+    with open_app(cfg, now) as app:
+        add_posts(app, [post(i, "UNMIK", now - timedelta(hours=i + 1), image=i == 0) for i in range(6)])
+        add_posts(app, [post(i, "UNIFIL", now - timedelta(hours=i + 2),
                              text=f"La FINUL a patrouillé près de la Ligne bleue ({i}). مرحبا") for i in range(4)])
     return cfg
 

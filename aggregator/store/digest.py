@@ -166,15 +166,23 @@ class DigestMixin:
             )
         return run_id
 
-    def claim_digest_run(self, run_id: int, owner: str, now: datetime, until: datetime) -> bool:
-        """Take the run's lease so two processes never send the same digest at once."""
+    def claim_digest_run(
+        self, run_id: int, owner: str, now: datetime, until: datetime, *, dead_owner: str = ""
+    ) -> bool:
+        """Take the run's lease so two processes never send the same digest at once.
+
+        ``dead_owner``: a holder known to have died (same host, process gone) is replaced."""
         with self.db.atomic():
             cur = self.db.execute(
                 "UPDATE digest_runs SET lease_owner = ?, lease_until = ? WHERE id = ?"
-                " AND (lease_until IS NULL OR lease_until < ? OR lease_owner = ?)",
-                [owner, _t(until), run_id, _t(now), owner],
+                " AND (lease_until IS NULL OR lease_until < ? OR lease_owner IN (?, ?))",
+                [owner, _t(until), run_id, _t(now), owner, dead_owner or owner],
             )
             return bool(cur.rowcount)
+
+    def digest_run_owner(self, run_id: int) -> str:
+        row = self.db.execute("SELECT lease_owner FROM digest_runs WHERE id = ?", [run_id]).fetchone()
+        return str(row[0]) if row and row[0] else ""
 
     def release_digest_run(self, run_id: int, owner: str) -> None:
         with self.db.atomic():
