@@ -78,6 +78,10 @@ def configure(log_format: str = "auto", level: str = "INFO", stream: IO[str] | N
     logger.addHandler(handler)
     logger.setLevel(level.upper() if level.upper() in logging.getLevelNamesMapping() else "INFO")
     logger.propagate = False
+    # A tick that outlasts its interval makes APScheduler warn on every skipped run; the
+    # skip is the intended behaviour (max_instances=1), so only its errors are shown.
+    for name in ("apscheduler.scheduler", "apscheduler.executors.default"):
+        logging.getLogger(name).setLevel(logging.ERROR)
     return logger
 
 

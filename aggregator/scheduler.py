@@ -32,7 +32,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 
 from aggregator.errors import LockedError
 from aggregator.logs import log_event, log_report
-from aggregator.models import SourceReport, iso, parse_iso
+from aggregator.models import SourceReport, iso
 
 if TYPE_CHECKING:
     from aggregator.app import App
@@ -125,6 +125,40 @@ def default_alert(app: App, subject: str, body: str) -> None:
     send_alert(app, subject, body)
 
 
+# --- leases of processes that died ----------------------------------------------------------
+
+
+def _alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return False  # called between collections: this process holds no lease of its own
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def release_dead_leases(app: App) -> list[str]:
+    """Drop leases held by processes on this host that no longer exist (killed, crashed).
+
+    A lease names ``host:pid:nonce``; without this, a source leased by a collector killed
+    with -9 would wait for the lease to expire before anyone collects it again.
+    """
+    host = socket.gethostname()
+    released = []
+    for owner in app.store.lease_owners():
+        parts = owner.rsplit(":", 2)
+        if len(parts) != 3 or parts[0] != host or not parts[1].isdigit():
+            continue
+        if not _alive(int(parts[1])):
+            app.store.release_leases(owner)
+            released.append(owner)
+            log_event(log, "released the leases of a process that is gone", owner=owner)
+    return released
+
+
 # --- the tick -------------------------------------------------------------------------------
 
 
@@ -185,6 +219,7 @@ class Service:
         now = self.app.now()
         summary = TickSummary(started_at=iso(now))
         store = self.app.store
+        self._guard("release dead leases", summary, lambda: release_dead_leases(self.app))
         result = self._guard(
             "collect", summary, lambda: self._collect(self.app, self.should_stop, log_report)
         )
@@ -341,42 +376,3 @@ def _install_signal_handlers(service: Service) -> dict[int, Any]:
 def _restore_signal_handlers(previous: dict[int, Any]) -> None:
     for sig, old in previous.items():
         signal.signal(sig, old)
-
-
-# --- health -----------------------------------------------------------------------------
-
-
-def health(app: App, *, max_age: timedelta) -> tuple[bool, str]:
-    """(healthy, one-line reason) from the stored heartbeat, last tick and source states."""
-    store = app.store
-    now = app.now()
-    beat = store.service_value("heartbeat")
-    tick = store.service_value("last_tick")
-    if beat is None or beat.updated_at is None:
-        return False, "the service has never run on this database: start `aggregator run`"
-    beat_age = now - beat.updated_at
-    if beat_age > max_age:
-        return False, f"no heartbeat for {_minutes(beat_age)}: is `aggregator run` running?"
-    if tick is None or tick.updated_at is None:
-        started = _parse(beat.value.get("started_at") if isinstance(beat.value, dict) else None)
-        if started is not None and now - started > max_age:
-            return False, f"no tick has finished since the service started {_minutes(now - started)} ago"
-    elif now - tick.updated_at > max_age:
-        return False, f"no tick has finished for {_minutes(now - tick.updated_at)}"
-    counts = store.source_state_counts()
-    active = {k: v for k, v in counts.items() if k not in ("gone", "disabled", "new")}
-    total = sum(active.values())
-    failing = active.get("backing_off", 0)
-    if total and failing == total:
-        return False, f"every source is failing ({failing} backing off): check the network and `aggregator status`"
-    ok = active.get("ok", 0)
-    return True, f"ok: last heartbeat {_minutes(beat_age)} ago, {ok}/{total} sources ok"
-
-
-def _parse(text: Any) -> datetime | None:
-    return parse_iso(text) if isinstance(text, str) else None
-
-
-def _minutes(delta: timedelta) -> str:
-    minutes = delta.total_seconds() / 60
-    return f"{minutes:.0f} min" if minutes >= 1 else f"{delta.total_seconds():.0f} s"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 import subprocess
 import sys
 import time
@@ -17,9 +18,10 @@ from aggregator.app import App, make_app
 from aggregator.cli import cli
 from aggregator.config import load_config
 from aggregator.errors import FetchError, LockedError
-from aggregator.models import SourceReport
+from aggregator.health import health
+from aggregator.models import SourceReport, iso
 from aggregator.schedule import after_failure
-from aggregator.scheduler import Service, WriterLock, health
+from aggregator.scheduler import Service, WriterLock
 from tests.test_service_support import SECRET_ENV, T0, Clock, FakeRun, write_project
 
 UNMIK_FEED = "feed:http://127.0.0.1:9/unmik.xml"
@@ -292,3 +294,18 @@ def test_a_daily_digest_fires_once_across_a_misfire_and_a_restart(
         clock.now = T0 + timedelta(days=1, hours=1, minutes=1)  # 07:01 Paris next day
         service_on(app).tick()
         assert len(app.store.digest_runs("daily")) == 3
+
+
+def test_a_lease_left_by_a_killed_collector_is_released_at_the_next_tick(app: App) -> None:
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    host = socket.gethostname()
+    gone_owner, live_owner = f"{host}:{dead.pid}:abc", f"{host}:1:def"
+    until = T0 + timedelta(hours=1)
+    app.store.update_source(UNMIK_FEED, {"lease_owner": gone_owner, "lease_until": iso(until)})
+    other = "feed:http://127.0.0.1:9/unifil.xml"
+    app.store.update_source(other, {"lease_owner": live_owner, "lease_until": iso(until)})
+    steps = Steps()
+    steps.service(app).tick()
+    assert app.store.source_state(UNMIK_FEED)["lease_owner"] is None
+    assert app.store.source_state(other)["lease_owner"] == live_owner, "pid 1 is alive"

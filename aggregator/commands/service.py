@@ -9,8 +9,9 @@ import click
 from aggregator.app import make_app
 from aggregator.cli import Context, cli, pass_ctx
 from aggregator.errors import ExitStatus
+from aggregator.health import health
 from aggregator.logs import configure
-from aggregator.scheduler import Service, WriterLock, health
+from aggregator.scheduler import Service, WriterLock
 
 
 @cli.command("run")

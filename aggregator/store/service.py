@@ -59,6 +59,14 @@ class ServiceMixin:
             ).fetchall()
         }
 
+    def lease_owners(self) -> list[str]:
+        """Every process that holds a lease on some source right now."""
+        return [
+            str(r[0]) for r in self.db.execute(
+                "SELECT DISTINCT lease_owner FROM sources WHERE lease_owner IS NOT NULL"
+            ).fetchall()
+        ]
+
     def sources_to_alert(self, before: datetime) -> list[dict[str, Any]]:
         """Sources failing or stale since ``before`` or earlier, not yet alerted this time."""
         return list(
