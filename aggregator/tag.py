@@ -256,11 +256,13 @@ class Tagger:
     def _weak_tags(
         self, reading: Reading, when: tuple[date, date] | None, *, named: bool
     ) -> dict[str, Tag]:
-        if reading.topics or not reading.context:
+        if reading.topics:
             return {}
         out: dict[str, Tag] = {}
         for code, ev in reading.missions.items():
             if ev.strong or not ev.weak or not self._active(code, when):
+                continue
+            if not (reading.context or ev.bound):
                 continue
             if named and not ev.bound:
                 continue  # a named mission's text mentions places of others in passing

@@ -50,8 +50,11 @@ def normalize(text: str) -> str:
 
 
 def tokenize(text: str) -> list[str]:
-    """Whole-word tokens of already normalized text; hashtags keep "#", mentions "@"."""
-    return _TOKEN_RE.findall(text)
+    """Whole-word tokens of already normalized text; hashtags keep "#", mentions "@".
+
+    The article "the" is dropped so "Republic of the Congo" and "Republic of Congo" agree.
+    """
+    return [t for t in _TOKEN_RE.findall(text) if t != "the"]
 
 
 def phrase_tokens(phrase: str) -> tuple[str, ...]:
@@ -212,16 +215,16 @@ def _add_general(index: Index, g: GeneralRules) -> None:
         index.add_phrase(phrase, Cue(None, "topic", 0.0, phrase))
     for phrase in g.elsewhere:
         index.add_phrase(phrase, Cue(None, "elsewhere", 0.0, phrase))
-    for phrase in g.lookalikes:
-        index.add_phrase(phrase, Cue(None, "lookalike", 0.0, phrase))
+    for phrase in g.lookalikes:  # a UN presence outside the list: like "elsewhere"
+        index.add_phrase(phrase, Cue(None, "elsewhere", 0.0, f"{phrase} (not a listed mission)"))
     for phrase in (UN_TOKEN, *g.un_words):
         index.add_phrase(phrase, Cue(None, "un", 0.0, phrase))
     for phrase in g.force_words:
         index.add_phrase(phrase, Cue(None, "force", 0.0, phrase))
     for phrase in g.peacekeeping_words:
         index.add_phrase(phrase, Cue(None, "peacekeeping", 0.0, phrase))
-    for handle in g.handles:
-        index.add_mention(handle, Cue(None, "elsewhere", 0.0, f"@{handle.lstrip('@')}"))
+    for handle in g.handles:  # general UN accounts: reported, never a mission
+        index.add_mention(handle, Cue(None, "lookalike", 0.0, f"@{handle.lstrip('@')} (general)"))
 
 
 def _host_of(url: str | None) -> tuple[str, ...]:
