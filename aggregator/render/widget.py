@@ -74,7 +74,7 @@ def render_widget(site: Site, mission: Mission) -> None:
         cards=items,
         css=Markup(css),
         script=Markup(script),
-        csp=csp(css, script),
+        csp=Markup(csp(css, script)),  # our own text: quotes must stay literal
         default_posts=max(1, min(MAX_POSTS, s.widget_posts)),
         retweets=s.show_retweets,
         replies=s.show_replies,
