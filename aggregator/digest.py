@@ -301,7 +301,7 @@ def _deliver(
                 if exc.connection_lost:
                     if exc.code is not None:  # the server said no before closing
                         store.mark_send(run_id, email, "deferred", app.now(), error=exc.message, code=exc.code)
-                    result.error = exc.message
+                    result.error = str(exc)
                     break
                 store.mark_send(run_id, email, "deferred", app.now(), error=exc.message, code=exc.code)
                 result.deferred.append(email)

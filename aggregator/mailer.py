@@ -78,9 +78,11 @@ def build_message(
     msg["MIME-Version"] = "1.0"
     for name, value in (headers or {}).items():
         msg[name] = value
-    msg.set_content(text, charset="utf-8")
+    # Explicit transfer encodings keep every message 7-bit clean (any server, any script):
+    # quoted-printable keeps the text part readable raw; base64 is the fast one for HTML.
+    msg.set_content(text, charset="utf-8", cte="quoted-printable")
     if html is not None:
-        msg.add_alternative(html, subtype="html", charset="utf-8")
+        msg.add_alternative(html, subtype="html", charset="utf-8", cte="base64")
     return msg
 
 

@@ -178,7 +178,7 @@ def write_config(root: Path, *, port: int = 25, security: str = "none", extra: s
 
 def open_app(cfg: Path, now: datetime = NOW, env: dict[str, str] | None = None) -> App:
     clock = [now]
-    app = make_app(load_config(cfg), clock=lambda: clock[0], env=env or {"AGGREGATOR_SECRET": SECRET})
+    app = make_app(load_config(cfg), clock=lambda: clock[0], env={"AGGREGATOR_SECRET": SECRET} if env is None else env)
     return app
 
 
