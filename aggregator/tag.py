@@ -30,6 +30,7 @@ from aggregator.models import Mission, Post, SourceSpec, Tag
 from aggregator.tag_rules import (
     GAP,
     MAX_GAP,
+    UN_TOKEN,
     Cue,
     GeneralRules,
     Index,
@@ -80,13 +81,20 @@ class Reading:
     topics: list[str] = field(default_factory=list)
     elsewhere: list[str] = field(default_factory=list)
     lookalikes: list[str] = field(default_factory=list)
-    un: bool = False
-    force: bool = False
+    un: list[str] = field(default_factory=list)
+    force: list[str] = field(default_factory=list)
     peacekeeping: list[str] = field(default_factory=list)
 
     @property
     def context(self) -> bool:
-        return bool(self.peacekeeping) or (self.un and self.force)
+        return bool(self.peacekeeping) or bool(self.un and self.force)
+
+    def context_words(self) -> str:
+        if self.peacekeeping:
+            return self.peacekeeping[0]
+        if self.un and self.force:
+            return f"{_un_label(self.un[0])} {self.force[0]}"
+        return self.force[0] if self.force else ""
 
     def add(self, cue: Cue, weak_pos: int | None = None) -> None:
         if cue.mission is None:
@@ -106,9 +114,9 @@ class Reading:
         elif cue.kind == "lookalike":
             self.lookalikes.append(cue.label)
         elif cue.kind == "un":
-            self.un = True
+            self.un.append(cue.label)
         elif cue.kind == "force":
-            self.force = True
+            self.force.append(cue.label)
         elif cue.kind == "peacekeeping":
             self.peacekeeping.append(cue.label)
 
@@ -372,8 +380,12 @@ def _distinct_weights(cues: list[Cue]) -> list[float]:
 def _weak_tag(code: str, cues: list[Cue], reading: Reading) -> Tag:
     best = max(cues, key=lambda c: c.weight)
     words = sorted({c.label for c in cues}, key=lambda w: -len(w))
-    context = reading.peacekeeping[0] if reading.peacekeeping else "UN presence"
-    return Tag(mission=code, rule=best.kind, matched=f"{', '.join(words)} + {context}")
+    return Tag(mission=code, rule=best.kind,
+               matched=f"{', '.join(words)} + {reading.context_words()}")
+
+
+def _un_label(label: str) -> str:
+    return "UN" if label == UN_TOKEN else label
 
 
 def _parse_date(text: str | None) -> date | None:
