@@ -111,13 +111,14 @@ def _find(parent: list[int], i: int) -> int:
 
 
 def _lead(rows: Sequence[Mapping[str, Any]]) -> Mapping[str, Any]:
-    """Pinned first; else the article (a non-X post) over posts that link to it; else first."""
+    """Pinned first; else the article (a non-X post) over posts that link to it, and of
+    several copies of the article the first published (the original, not a re-post)."""
     for row in rows:
         if row.get("pinned"):
             return row
-    for row in rows:
-        if row.get("kind") != "x":
-            return row
+    articles = [r for r in rows if r.get("kind") != "x"]
+    if articles:
+        return min(articles, key=lambda r: str(r.get("published_at") or r.get("sort_at") or "~"))
     return rows[0]
 
 

@@ -33,6 +33,7 @@ profile:
   why_it_matters: "{acronym} matters for tests."
 sources:
   - {{kind: feed, url: "https://{host}/rss.xml", name: "{acronym} news"}}
+  - {{kind: x, handle: "{acronym}media", name: "@{acronym}media"}}
 rules:
   names: [{acronym}]
   hosts: [{host}]
@@ -46,6 +47,9 @@ MISSIONS = [
     ("UNIFIL", "United Nations Interim Force in Lebanon", "Lebanon", 1978,
      "unifil.unmissions.org"),
 ]
+
+
+UN_NEWS = "https://news.un.org/feed/subscribe/en/news/all/rss.xml"
 
 
 class Clock:
@@ -69,6 +73,9 @@ def write_project(root: Path, *, base_url: str = "http://127.0.0.1:8000/") -> Pa
             _MISSION.format(acronym=acronym, name=name, country=country, year=year, host=host),
             encoding="utf-8",
         )
+    (feeds / "_general.yaml").write_text(
+        f'sources:\n  - {{kind: feed, url: "{UN_NEWS}", name: "UN News"}}\n', encoding="utf-8"
+    )
     config = root / "config.yaml"
     config.write_text(
         f"database: data/test.db\noutput_dir: output\nmissions_dir: feeds\nbase_url: {base_url}\n",
@@ -96,12 +103,13 @@ def make_post(
     links: Sequence[str] = (),
     title: str | None = None,
     author: str = "",
+    source: str | None = None,
 ) -> Post:
     published = NOW - timedelta(minutes=minutes_ago)
     body = text or f"Post {post_id} about {acronym}"
     return Post(
         id=post_id,
-        source_id=source_id(acronym),
+        source_id=source or source_id(acronym),
         kind=kind,  # type: ignore[arg-type]
         external_id=post_id,
         url=url or f"https://{host(acronym)}/news/{post_id}",

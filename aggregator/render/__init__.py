@@ -73,6 +73,11 @@ class Site:
     def missions(self) -> list[Mission]:
         return sorted(self.app.config.missions.values(), key=lambda m: m.acronym)
 
+    @property
+    def source_names(self) -> dict[str, str]:
+        """Source id -> its configured name, for the sources listed on a story's card."""
+        return {s.id: s.name for s in self.app.config.all_sources()}
+
     def write(self, relative: str, data: str | bytes) -> None:
         path = self.out / relative
         if write_atomic(path, data):

@@ -108,7 +108,7 @@ RULES: dict[str, dict[str, str]] = {
         "place": "it names the place",
         "term": "it uses the term",
         "host": "it links to the mission's site",
-        "editor": "an editor placed it here",
+        "editor": "of an editor's decision:",
     },
     "fr": {
         "own_source": "il provient d’une source de la mission",
@@ -118,7 +118,7 @@ RULES: dict[str, dict[str, str]] = {
         "place": "il nomme le lieu",
         "term": "il emploie le terme",
         "host": "il renvoie au site de la mission",
-        "editor": "une personne de l’équipe éditoriale l’a placé ici",
+        "editor": "c’est une décision de l’équipe éditoriale :",
     },
 }
 

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from markupsafe import Markup
 
+from aggregator import stories
 from aggregator.models import Mission
 from aggregator.render import cards
 from aggregator.render.i18n import RULES, STRINGS, mission_name, t
@@ -54,13 +55,15 @@ def _fr_strings(mission: Mission) -> dict[str, str]:
         "tagged": fr["tagged"],
         "empty": fr["empty_title"],
         "more": f"{mission.acronym} : {fr['profile']}",
+        "also": "Aussi publié par",
     }
     out.update({f"r-{k}": v for k, v in RULES["fr"].items()})
     return out
 
 
 def widget_cards(site: Site, mission: Mission) -> list[cards.Card]:
-    rows = site.app.store.visible_posts(mission.acronym, limit=MAX_POSTS)
+    rows = site.app.store.visible_posts(mission.acronym, limit=MAX_POSTS * 2)
+    rows = stories.collapse(rows, source_names=site.source_names)[:MAX_POSTS]  # one card per story
     return [cards.card(r, mission=mission.acronym) for r in rows]
 
 
