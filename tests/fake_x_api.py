@@ -13,6 +13,7 @@ Run it alone (for trying the CLI by hand)::
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import http.server
 import json
@@ -98,7 +99,8 @@ class FakeXApi:
                 for k, v in reply.headers.items():
                     self.send_header(k, v)
                 self.end_headers()
-                self.wfile.write(data)
+                with contextlib.suppress(OSError):  # the client may have been killed
+                    self.wfile.write(data)
 
         self._server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self._server.daemon_threads = True

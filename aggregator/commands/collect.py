@@ -124,10 +124,17 @@ def status_command(ctx: Context, as_json: bool) -> None:
     config = ctx.config
     path = config.database_path
     rows: list[dict[str, Any]] = []
+    x_rows: dict[str, dict[str, Any]] = {}
+    x_lines: list[str] = []
     if path.exists():
         store = Store(path, readonly=True)
         try:
             rows = store.source_overview()
+            from aggregator.commands.x import x_status_lines, x_status_rows  # the X section
+
+            now, specs = store.clock(), config.all_sources()
+            x_rows = {r["id"]: r for r in x_status_rows(store, config.settings, now, specs)}
+            x_lines = x_status_lines(store, config.settings, now, specs)
         finally:
             store.close()
     known = {s.id for s in config.all_sources()}
@@ -137,7 +144,11 @@ def status_command(ctx: Context, as_json: bool) -> None:
                 "due_at", "last_attempt_at", "last_success_at", "last_error", "last_error_kind",
                 "last_error_at", "consecutive_failures", "posts_added_total", "posts_stored",
                 "newest_post_at")
-        click.echo(json.dumps([{k: r.get(k) for k in keys} for r in rows], indent=2))
+        out = [{k: r.get(k) for k in keys} for r in rows]
+        for item in out:
+            if item["id"] in x_rows:
+                item["x"] = x_rows[item["id"]]
+        click.echo(json.dumps(out, indent=2))
         return
     if not rows:
         click.echo(f"no sources collected yet (archive: {path}); run `aggregator collect`")
@@ -155,3 +166,5 @@ def status_command(ctx: Context, as_json: bool) -> None:
     for row in table:
         cells = [c.ljust(w) for c, w in zip(row[:-1], widths, strict=True)]
         click.echo("  ".join([*cells, row[-1]]).rstrip())
+    for line in x_lines:
+        click.echo(line)

@@ -171,8 +171,10 @@ class XFetcher:
 
     def resolve(self, spec: SourceSpec) -> tuple[str | None, list[str]]:
         """Look the handle up now: (user id or None, warnings). For ``aggregator x resolve``."""
+        if not self.token:
+            raise self._no_token(spec)
         run = _Run()
-        user_id = self._resolve(spec, run) if self.token else None
+        user_id = self._resolve(spec, run)
         if run.marks:
             self.store.mark_availability(run.marks, self.store.clock())
         return user_id or None, run.warnings
@@ -181,11 +183,7 @@ class XFetcher:
 
     def fetch(self, spec: SourceSpec, row: Mapping[str, Any]) -> FetchResult:
         if not self.token:
-            raise AuthError(
-                f"{spec.id}: no X token in ${self.settings.x_token_env}",
-                source=spec.id, hint=AUTH_HINT.format(env=self.settings.x_token_env)
-                + ", or set x.bridge_template to read X handles through an RSS bridge",
-            )
+            raise self._no_token(spec)
         run = _Run()
         user_id = str(row.get("x_user_id") or "") or self._resolve(spec, run)
         if not user_id:
@@ -217,6 +215,13 @@ class XFetcher:
                     "skipped (raise x.max_pages or poll more often)"
                 )
         return self._result(spec, row, run, user_id=user_id)
+
+    def _no_token(self, spec: SourceSpec) -> AuthError:
+        return AuthError(
+            f"{spec.id}: no X token in ${self.settings.x_token_env}",
+            source=spec.id, hint=AUTH_HINT.format(env=self.settings.x_token_env)
+            + ", or set x.bridge_template to read X handles through an RSS bridge",
+        )
 
     def _timeline(self, user_id: str, params: Mapping[str, Any]) -> Callable[[], Any]:
         def call() -> Any:

@@ -1,0 +1,153 @@
+"""``aggregator x status`` and ``aggregator x resolve``; the X section of ``aggregator status``."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+from typing import Any
+
+import click
+
+from aggregator.cli import Context, cli, pass_ctx
+from aggregator.models import SourceSpec, iso, parse_iso
+from aggregator.settings import Settings
+from aggregator.sources.x_budget import spend
+from aggregator.store import Store
+
+
+def _later(*values: str | None) -> str | None:
+    times = [t for t in (parse_iso(v) for v in values if v) if t is not None]
+    return iso(max(times)) if times else None
+
+
+def x_status_rows(
+    store: Store, settings: Settings, now: datetime, specs: Iterable[SourceSpec] = ()
+) -> list[dict[str, Any]]:
+    """Per X source: user id, last success, newest post, next allowed call, reads and spend."""
+    via = {s.id: ("bridge" if s.via_bridge else "api") for s in specs if s.kind == "x"}
+    usage = store.x_usage_by_source(now)
+    pauses = store.x_pauses(now)
+    paused = iso(max(pauses.values())) if pauses else None
+    rows = []
+    for row in store.x_source_rows():
+        if via and row["id"] not in via:
+            continue
+        read = usage.get(row["id"], {"post": 0, "user": 0})
+        rows.append({
+            "id": row["id"],
+            "handle": row.get("handle"),
+            "mission": row.get("mission"),
+            "via": via.get(row["id"], "api"),
+            "x_user_id": row.get("x_user_id"),
+            "handle_seen": row.get("x_handle_seen"),
+            "last_success_at": row.get("last_success_at"),
+            "newest_post_at": row.get("newest_post_at"),
+            "next_call_at": _later(row.get("due_at"), paused),
+            "posts_read_month": read["post"],
+            "users_read_month": read["user"],
+            "spend_month_usd": round(spend(read, settings), 3),
+            "state": row.get("state"),
+            "last_error": row.get("last_error"),
+        })
+    return rows
+
+
+def x_spend_summary(store: Store, settings: Settings, now: datetime) -> dict[str, Any]:
+    month = store.x_usage(now)
+    return {
+        "month": f"{now:%Y-%m}",
+        "posts_read": month["post"],
+        "users_read": month["user"],
+        "spend_usd": round(spend(month, settings), 3),
+        "budget_usd": settings.x_monthly_budget,
+        "paused_until": {scope: iso(t) for scope, t in store.x_pauses(now).items()},
+    }
+
+
+def x_status_lines(store: Store, settings: Settings, now: datetime, specs: Iterable[SourceSpec] = ()) -> list[str]:
+    """The X section printed by ``aggregator status`` (empty when no X source exists)."""
+    rows = x_status_rows(store, settings, now, specs)
+    if not rows:
+        return []
+    total = x_spend_summary(store, settings, now)
+    lines = [
+        "",
+        f"X this month ({total['month']}, estimated): {total['posts_read']} posts and "
+        f"{total['users_read']} users read, ${total['spend_usd']:.2f} of the "
+        f"${total['budget_usd']:.2f} budget",
+    ]
+    for scope, until in total["paused_until"].items():
+        lines.append(f"  rate limited: {scope} paused until {until}")
+    header = ("X source", "user id", "last success", "newest post", "next call", "posts/month", "spend")
+    table = [header] + [
+        (
+            f"@{r['handle']}" + (" (bridge)" if r["via"] == "bridge" else ""),
+            r["x_user_id"] or "-", _age(r["last_success_at"]), _age(r["newest_post_at"]),
+            _age(r["next_call_at"]) if r["next_call_at"] else "now", str(r["posts_read_month"]),
+            f"${r['spend_month_usd']:.2f}",
+        )
+        for r in rows
+    ]
+    widths = [max(len(row[i]) for row in table) for i in range(len(header))]
+    lines += ["  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip() for row in table]
+    return lines
+
+
+def _age(value: str | None) -> str:
+    return value.replace("T", " ").rstrip("Z") if value else "never"
+
+
+@cli.group("x")
+def x_group() -> None:
+    """X accounts: their ids, reads and spend."""
+
+
+@x_group.command("status")
+@click.option("--json", "as_json", is_flag=True, help="Print the X sources and this month's spend as JSON.")
+@pass_ctx
+def x_status_command(ctx: Context, as_json: bool) -> None:
+    """Per X source: user id, last success, newest post, next allowed call, posts read, spend."""
+    import json
+
+    from aggregator.app import make_app
+
+    if not ctx.config.database_path.exists():
+        click.echo("no archive yet: run `aggregator collect`")
+        return
+    with make_app(ctx.config, readonly=True) as app:
+        now, settings = app.now(), ctx.config.settings
+        specs = ctx.config.all_sources()
+        if as_json:
+            click.echo(json.dumps({"summary": x_spend_summary(app.store, settings, now),
+                                   "sources": x_status_rows(app.store, settings, now, specs)}, indent=2))
+            return
+        lines = x_status_lines(app.store, settings, now, specs)
+        click.echo("\n".join(lines[1:]) if lines else "no X sources configured")
+
+
+@x_group.command("resolve")
+@click.argument("handles", nargs=-1)
+@pass_ctx
+def x_resolve_command(ctx: Context, handles: tuple[str, ...]) -> None:
+    """Look up X handles' user ids now (all configured X handles by default) and keep them."""
+    from aggregator.app import make_app
+    from aggregator.errors import UsageError
+    from aggregator.sources.x import XFetcher
+
+    specs = [s for s in ctx.config.all_sources() if s.kind == "x"]
+    if handles:
+        wanted = {h.lstrip("@").lower() for h in handles}
+        unknown = wanted - {(s.handle or "").lower() for s in specs}
+        if unknown:
+            raise UsageError(f"not a configured X handle: {', '.join(sorted(unknown))}",
+                             hint="X handles are listed in the mission files (kind: x)")
+        specs = [s for s in specs if (s.handle or "").lower() in wanted]
+    with make_app(ctx.config) as app:
+        fetcher = XFetcher(ctx.config.settings, app.env, app.store)
+        for spec in specs:
+            user_id, warnings = fetcher.resolve(spec)
+            if user_id:
+                app.store.update_source(spec.id, {"x_user_id": user_id})
+            click.echo(f"@{spec.handle}: {user_id or 'not resolved'}")
+            for w in warnings:
+                click.echo(f"  warning: {w}", err=True)

@@ -1,0 +1,240 @@
+"""The installed ``aggregator`` collecting X accounts from a loopback fake of the X API.
+
+The fake serves real recorded pages (twarc-csv's brexit search page split in two, with the
+tweepy cassette's real rate-limit headers): an assembled timeline, said here as required.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import sqlite3
+import subprocess
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner
+
+from aggregator.cli import cli
+from tests.conftest import ROOT
+from tests.fake_x_api import FakeXApi, split_page, timeline_headers, twarc_page, user_body
+from tests.feeds_server import FeedServer, write_config
+
+AGGREGATOR = ROOT / ".venv/bin/aggregator"
+TOKEN = "secret-test-token-123"
+TIMELINE = "/2/users/783214/tweets"
+
+
+@pytest.fixture
+def fake() -> Iterator[FakeXApi]:
+    with FakeXApi() as api:
+        yield api
+
+
+def x_config(tmp_path: Path, fake: FakeXApi, **x: Any) -> Path:
+    sources = [{"kind": "x", "mission": None, "handle": "UNISFA_1", "name": "UNISFA on X"}]
+    return write_config(tmp_path, sources, x={"api_base": fake.base_url, "backfill": 100, **x})
+
+
+def serve_pages(fake: FakeXApi, shared: Path, *, stall: threading.Event | None = None) -> dict[str, Any]:
+    page = twarc_page(shared, "brexit")
+    first, second = split_page(page, 50, page["meta"]["next_token"])
+    fake.add("/2/users/by/username/UNISFA_1", user_body("783214", "UNISFA_1", "UNISFA"))
+    fake.add(TIMELINE, first, headers=timeline_headers(shared))
+    fake.add(TIMELINE, second, headers=timeline_headers(shared), stall=stall)
+    fake.add(TIMELINE, {"meta": {"result_count": 0}}, headers=timeline_headers(shared))
+    return page
+
+
+def run(config: Path, *args: str, token: bool = True) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if k != "X_BEARER_TOKEN"}
+    if token:
+        env["X_BEARER_TOKEN"] = TOKEN
+    return subprocess.run([str(AGGREGATOR), "--config", str(config), *args], env=env,
+                          capture_output=True, text=True, timeout=120)
+
+
+def stored(config: Path) -> tuple[list[str], str | None]:
+    with sqlite3.connect(config.parent / "archive.db") as db:
+        ids = [r[0] for r in db.execute("SELECT id FROM posts ORDER BY id")]
+        cursor = db.execute("SELECT cursor FROM sources WHERE id = 'x:unisfa_1'").fetchone()
+    return ids, cursor[0] if cursor else None
+
+
+def test_installed_collect_reads_the_fake_x_api_and_stores_the_posts(tmp_path: Path, shared: Path, fake: FakeXApi) -> None:
+    assert AGGREGATOR.exists(), "install the project: pip install -e .[test]"
+    page = serve_pages(fake, shared)
+    config = x_config(tmp_path, fake)
+    done = run(config, "collect", "--no-render")
+    assert done.returncode == 0, done.stderr
+    ids, cursor = stored(config)
+    assert ids == sorted(f"x:{t['id']}" for t in page["data"])
+    assert cursor == page["meta"]["newest_id"]
+    assert all(r.authorized for r in fake.requests)
+    # Second run: since_id is the stored cursor, nothing new, nothing stored twice.
+    again = run(config, "collect", "--no-render")
+    assert again.returncode == 0, again.stderr
+    assert fake.seen(TIMELINE)[-1].params["since_id"] == page["meta"]["newest_id"]
+    assert stored(config)[0] == ids
+    status = run(config, "status")
+    assert status.returncode == 0
+    assert "783214" in status.stdout and "@UNISFA_1" in status.stdout
+    for out in (done, again, status):
+        assert TOKEN not in out.stdout + out.stderr
+
+
+def test_killed_between_a_page_and_its_commit_loses_nothing_and_stores_nothing_twice(
+    tmp_path: Path, shared: Path, fake: FakeXApi
+) -> None:
+    stall = threading.Event()
+    page = serve_pages(fake, shared, stall=stall)
+    config = x_config(tmp_path, fake)
+    env = {**os.environ, "X_BEARER_TOKEN": TOKEN}
+    proc = subprocess.Popen([str(AGGREGATOR), "--config", str(config), "collect", "--no-render"],
+                            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 60
+        while len(fake.seen(TIMELINE)) < 2 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert len(fake.seen(TIMELINE)) == 2, "the second page was never asked for"
+        # Page 1 is in the process's memory, page 2 is in flight: kill it now.
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(10)
+    finally:
+        stall.set()
+        if proc.poll() is None:
+            proc.kill()
+    ids, cursor = stored(config)
+    assert ids == [] and cursor is None  # nothing committed, the cursor did not move
+    # The dead run still holds its lease on the source until lease_until (about two minutes):
+    # let it run out now rather than wait.
+    with sqlite3.connect(config.parent / "archive.db") as db:
+        assert db.execute("SELECT lease_owner FROM sources WHERE id = 'x:unisfa_1'").fetchone()[0]
+        db.execute("UPDATE sources SET lease_until = '2000-01-01T00:00:00Z' WHERE id = 'x:unisfa_1'")
+    fake.reset(TIMELINE)
+    first, second = split_page(page, 50, page["meta"]["next_token"])
+    fake.add(TIMELINE, first, headers=timeline_headers(shared))
+    fake.add(TIMELINE, second, headers=timeline_headers(shared))
+    done = run(config, "collect", "--no-render")
+    assert done.returncode == 0, done.stderr
+    ids, cursor = stored(config)
+    assert ids == sorted(f"x:{t['id']}" for t in page["data"])  # every post, once
+    assert cursor == page["meta"]["newest_id"]
+    assert "since_id" not in fake.seen(TIMELINE)[-2].params  # the re-run started from scratch
+
+
+def test_status_shows_the_x_section_per_source(tmp_path: Path, shared: Path, fake: FakeXApi) -> None:
+    serve_pages(fake, shared)
+    config = x_config(tmp_path, fake)
+    runner = CliRunner()
+    env = {"X_BEARER_TOKEN": TOKEN}
+    collected = runner.invoke(cli, ["--config", str(config), "collect", "--no-render"], env=env)
+    assert collected.exit_code == 0, collected.output
+    status = runner.invoke(cli, ["--config", str(config), "status"])
+    assert status.exit_code == 0, status.output
+    lines = status.output.splitlines()
+    head = next(i for i, line in enumerate(lines) if line.startswith("X source"))
+    for column in ("user id", "last success", "newest post", "next call", "posts/month", "spend"):
+        assert column in lines[head]
+    row = lines[head + 1]
+    # 100 timeline posts + 59 included posts, 4 of them also in the timeline: 155 posts read.
+    assert row.split()[:2] == ["@UNISFA_1", "783214"] and " 155 " in row
+    # ... and 177 included users + the handle lookup: 178 users. 155 x $0.005 + 178 x $0.01:
+    expected = 155 * 0.005 + 178 * 0.010
+    assert row.endswith(f"${round(expected, 3):.2f}")
+    assert any("X this month" in line and "155 posts and 178 users read" in line for line in lines)
+    data = runner.invoke(cli, ["--config", str(config), "x", "status", "--json"])
+    assert data.exit_code == 0, data.output
+    import json
+
+    parsed = json.loads(data.output)
+    assert parsed["summary"]["posts_read"] == 155 and parsed["summary"]["users_read"] == 178
+    assert parsed["summary"]["spend_usd"] == pytest.approx(expected)
+    source = parsed["sources"][0]
+    assert source["x_user_id"] == "783214" and source["newest_post_at"] == "2021-09-22T16:37:29Z"
+    assert source["last_success_at"] and source["next_call_at"]
+
+
+def test_x_resolve_keeps_the_user_id(tmp_path: Path, shared: Path, fake: FakeXApi) -> None:
+    fake.add("/2/users/by/username/UNISFA_1", user_body("783214", "UNISFA_1", "UNISFA"))
+    config = x_config(tmp_path, fake)
+    result = CliRunner().invoke(cli, ["--config", str(config), "x", "resolve"], env={"X_BEARER_TOKEN": TOKEN})
+    assert result.exit_code == 0, result.output
+    assert "@UNISFA_1: 783214" in result.output
+    with sqlite3.connect(tmp_path / "archive.db") as db:
+        assert db.execute("SELECT x_user_id FROM sources WHERE id = 'x:unisfa_1'").fetchone()[0] == "783214"
+    no_token = CliRunner().invoke(cli, ["--config", str(config), "x", "resolve"], env={"X_BEARER_TOKEN": ""})
+    assert no_token.exit_code == 1 and "X_BEARER_TOKEN" in no_token.output
+
+
+def bridge_rss(handle: str, statuses: list[tuple[str, str]]) -> bytes:
+    items = "".join(
+        f"<item><title>{text}</title><description>{text}</description>"
+        f"<link>https://x.com/{handle}/status/{sid}</link><guid>https://x.com/{handle}/status/{sid}</guid>"
+        "<pubDate>Thu, 26 Nov 2026 10:00:00 GMT</pubDate></item>"
+        for sid, text in statuses
+    )
+    return (f'<?xml version="1.0"?><rss version="2.0"><channel><title>@{handle}</title>'
+            f"<link>https://x.com/{handle}</link>{items}</channel></rss>").encode()
+
+
+def test_without_a_token_handles_go_through_the_bridge_and_a_post_is_stored_once(
+    tmp_path: Path, shared: Path, fake: FakeXApi
+) -> None:
+    page = twarc_page(shared, "two_tweets")
+    tweet = page["data"][0]
+    with FeedServer() as bridge:
+        bridge.add("/twitter/user/UNISFA_1", body=bridge_rss("UNISFA_1", [(tweet["id"], "Seen through the bridge")]))
+        config = x_config(tmp_path, fake, bridge_template=bridge.url("/twitter/user/{handle}"))
+        runner = CliRunner()
+        first = runner.invoke(cli, ["--config", str(config), "collect", "--no-render"], env={"X_BEARER_TOKEN": ""})
+        assert first.exit_code == 0, first.output
+        assert fake.requests == []  # no token: X itself is never called
+        assert len(bridge.hits("/twitter/user/UNISFA_1")) == 1
+        with sqlite3.connect(tmp_path / "archive.db") as db:
+            assert [r[0] for r in db.execute("SELECT id FROM posts")] == [f"x:{tweet['id']}"]
+        # With a token the API is used; the same status arrives again and is stored once.
+        fake.add("/2/users/by/username/UNISFA_1", user_body(tweet["author_id"], "UNISFA_1", "UNISFA"))
+        fake.add(f"/2/users/{tweet['author_id']}/tweets", page, headers=timeline_headers(shared))
+        second = runner.invoke(cli, ["--config", str(config), "collect", "--no-render"], env={"X_BEARER_TOKEN": TOKEN})
+        assert second.exit_code == 0, second.output
+        with sqlite3.connect(tmp_path / "archive.db") as db:
+            rows = db.execute("SELECT id, kind FROM posts").fetchall()
+        assert rows == [(f"x:{tweet['id']}", "x")]  # one post, now from the API
+
+
+def test_posts_x_reports_unavailable_leave_public_outputs_but_stay_archived(
+    tmp_path: Path, shared: Path, fake: FakeXApi
+) -> None:
+    page = twarc_page(shared, "two_tweets")
+    tweet = page["data"][0]
+    fake.add("/2/users/by/username/UNISFA_1", user_body(tweet["author_id"], "UNISFA_1", "UNISFA"))
+    fake.add(f"/2/users/{tweet['author_id']}/tweets", page, headers=timeline_headers(shared))
+    # Assembled: the account turns protected; X answers the timeline with an authorization error.
+    fake.add(f"/2/users/{tweet['author_id']}/tweets", {"errors": [{
+        "resource_type": "user", "resource_id": tweet["author_id"], "title": "Authorization Error",
+        "detail": f"Sorry, you are not authorized to see the user with id: [{tweet['author_id']}].",
+        "type": "https://api.twitter.com/2/problems/not-authorized-for-resource"}]})
+    config = x_config(tmp_path, fake)
+    runner = CliRunner()
+    env = {"X_BEARER_TOKEN": TOKEN}
+    assert runner.invoke(cli, ["--config", str(config), "collect", "--no-render"], env=env).exit_code == 0
+    from aggregator.store.posts import VISIBLE
+
+    def visible() -> int:
+        with sqlite3.connect(tmp_path / "archive.db") as db:
+            return int(db.execute(f"SELECT COUNT(*) FROM posts p LEFT JOIN moderation m ON m.post_id = p.id WHERE {VISIBLE}").fetchone()[0])
+
+    assert visible() == 1
+    result = runner.invoke(cli, ["--config", str(config), "collect", "--no-render"], env=env)
+    assert result.exit_code == 0, result.output
+    assert visible() == 0
+    with sqlite3.connect(tmp_path / "archive.db") as db:
+        row = db.execute("SELECT availability, availability_note FROM posts WHERE id = ?", [f"x:{tweet['id']}"]).fetchone()
+        warning = db.execute("SELECT warnings FROM sources WHERE id = 'x:unisfa_1'").fetchone()[0]
+    assert row[0] == "protected" and "not authorized" in row[1]
+    assert "not authorized" in warning
