@@ -168,3 +168,30 @@ def tag_eval_command(ctx: Context, file: IO[str]) -> None:
     if not all("missions" in item for item in items):
         raise UsageError(f"{file.name}: every line needs a missions list (the truth)")
     click.echo(report(evaluate(tagger, items)))
+
+
+# --- retag ---------------------------------------------------------------------------------
+
+
+@cli.command("retag")
+@click.option("--dry-run", is_flag=True, help="Show what would change; write nothing.")
+@click.option("--batch-size", type=click.IntRange(1, 100_000), default=2000, show_default=True,
+              help="Posts per transaction.")
+@pass_ctx
+def retag_command(ctx: Context, dry_run: bool, batch_size: int) -> None:
+    """Recompute rule tags over the whole archive; editors' decisions are kept."""
+    from aggregator.app import make_app
+    from aggregator.retag import retag
+
+    with make_app(ctx.config) as app:
+        result = retag(app, dry_run=dry_run, batch_size=batch_size)
+    verb = "would change" if dry_run else "changed"
+    click.echo(f"{result.posts} posts read; {result.posts_changed} {verb}")
+    for mission in sorted(result.gains.keys() | result.losses.keys()):
+        click.echo(f"{mission}: +{result.gains.get(mission, 0)} -{result.losses.get(mission, 0)}")
+        for change in result.examples.get(mission, []):
+            sign = "+" if change.gained else "-"
+            click.echo(f"  {sign} {change.post_id}: {change.snippet!r} ({change.reason})")
+    if not dry_run and result.rendered:
+        click.echo(f"re-rendered {len(result.rendered)} file(s) for "
+                   f"{', '.join(sorted(result.missions_changed))}")
