@@ -151,7 +151,10 @@ LISTS = """lists:
 """
 
 
-def write_config(root: Path, *, port: int = 25, security: str = "none", extra: str = "") -> Path:
+def write_config(
+    root: Path, *, port: int = 25, security: str = "none", extra: str = "",
+    base_url: str = "https://feeds.example.org/",
+) -> Path:
     missions = root / "feeds"
     missions.mkdir(parents=True, exist_ok=True)
     # The project's real UNMIK file, and a copy of it standing in for UNIFIL.
@@ -168,7 +171,7 @@ def write_config(root: Path, *, port: int = 25, security: str = "none", extra: s
     cfg = root / "config.yaml"
     cfg.write_text(
         "database: data/test.db\noutput_dir: output\nmissions_dir: feeds\n"
-        "base_url: https://feeds.example.org/\ndigest_lists: lists.yaml\n"
+        f"base_url: {base_url}\ndigest_lists: lists.yaml\n"
         f"smtp:\n  host: 127.0.0.1\n  port: {port}\n  security: {security}\n"
         "  rate_per_second: 0\n  timeout: 10\n" + extra,
         encoding="utf-8",
@@ -204,10 +207,11 @@ def add_posts(app: App, posts: Sequence[tuple[Post, list[Tag]]]) -> None:
 
 
 def make_project(
-    root: Path, *, port: int = 25, security: str = "none", extra: str = "", now: datetime = NOW
+    root: Path, *, port: int = 25, security: str = "none", extra: str = "", now: datetime = NOW,
+    base_url: str = "https://feeds.example.org/",
 ) -> Path:
     """Config plus six UNMIK and four UNIFIL posts collected in the day before ``now``."""
-    cfg = write_config(root, port=port, security=security, extra=extra)
+    cfg = write_config(root, port=port, security=security, extra=extra, base_url=base_url)
     with open_app(cfg, now) as app:
         add_posts(app, [post(i, "UNMIK", now - timedelta(hours=i + 1), image=i == 0) for i in range(6)])
         add_posts(app, [post(i, "UNIFIL", now - timedelta(hours=i + 2),
