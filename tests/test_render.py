@@ -17,7 +17,15 @@ from aggregator.cli import cli
 from aggregator.models import Media
 from aggregator.render import render_site
 from aggregator.render.cards import linkify, safe_url
-from tests.test_render_support import X_SOURCE, hide, make_post, make_project, make_test_app, pin, save
+from tests.test_render_support import (
+    X_SOURCE,
+    hide,
+    make_post,
+    make_project,
+    make_test_app,
+    pin,
+    save,
+)
 
 
 def _read(root: Path, rel: str) -> str:
