@@ -238,3 +238,19 @@ def test_posts_x_reports_unavailable_leave_public_outputs_but_stay_archived(
         warning = db.execute("SELECT warnings FROM sources WHERE id = 'x:unisfa_1'").fetchone()[0]
     assert row[0] == "protected" and "not authorized" in row[1]
     assert "not authorized" in warning
+
+
+def test_x_estimate_gives_the_monthly_bill_for_the_configured_accounts(tmp_path: Path, fake: FakeXApi) -> None:
+    sources = [{"kind": "x", "mission": None, "handle": h} for h in ("UNISFA_1", "MONUSCO")]
+    sources.append({"kind": "x", "mission": None, "handle": "UNIFIL_", "via": "bridge"})
+    config = write_config(tmp_path, sources, x={"api_base": fake.base_url})
+    result = CliRunner().invoke(cli, ["--config", str(config), "x", "estimate", "--posts-per-day", "3"])
+    assert result.exit_code == 0, result.output
+    # By hand: 2 accounts x 3 posts x 30 days = 180 posts, +30% referenced = 234 posts;
+    # users: each account once per day (60) + one author per referenced post (54) = 114.
+    # 234 x $0.005 + 114 x $0.01 = $2.31. Backfill once: 2 x (26 posts x $0.005 + 2 users x $0.01).
+    assert "2 X accounts through the API (1 through a bridge)" in result.output
+    assert "2,880 timeline calls" in result.output  # every 30 minutes, 30 days
+    assert "234 posts and 114 users read a month: $2.31 a month" in result.output
+    assert "plus $0.30 once" in result.output
+    assert fake.requests == []

@@ -151,3 +151,34 @@ def x_resolve_command(ctx: Context, handles: tuple[str, ...]) -> None:
             click.echo(f"@{spec.handle}: {user_id or 'not resolved'}")
             for w in warnings:
                 click.echo(f"  warning: {w}", err=True)
+
+
+@x_group.command("estimate")
+@click.option("--posts-per-day", type=float, default=3.0, show_default=True,
+              help="New posts each X account publishes per day (assumption).")
+@click.option("--referenced-share", type=float, default=0.3, show_default=True,
+              help="Share of posts that retweet or quote another post (assumption).")
+@pass_ctx
+def x_estimate_command(ctx: Context, posts_per_day: float, referenced_share: float) -> None:
+    """Estimate the monthly X bill for the configured accounts at their cadence."""
+    from aggregator.sources.x_budget import monthly_estimate
+
+    settings = ctx.config.settings
+    specs = [s for s in ctx.config.all_sources() if s.kind == "x"]
+    api = [s for s in specs if not s.via_bridge]
+    calls = sum(1440 / (s.interval_minutes or settings.default_interval_minutes) for s in api) * 30
+    est = monthly_estimate(len(api), posts_per_day, settings, referenced_share=referenced_share)
+    click.echo(
+        f"{len(api)} X accounts through the API ({len(specs) - len(api)} through a bridge), "
+        f"about {calls:,.0f} timeline calls a month at the configured intervals"
+    )
+    click.echo(
+        f"assuming {posts_per_day:g} new posts per account per day, {referenced_share:.0%} of them "
+        f"retweets or quotes, expansions {'counted' if settings.x_count_expansions else 'not counted'}:"
+    )
+    click.echo(
+        f"  {est['posts']:,.0f} posts and {est['users']:,.0f} users read a month: "
+        f"${est['usd']:.2f} a month (budget ${settings.x_monthly_budget:.2f}), "
+        f"plus ${est['first_run_usd']:.2f} once for the first run's backfill and lookups"
+    )
+    click.echo("  empty answers are not billed, so polling more often costs little more")

@@ -63,3 +63,30 @@ def budget_error(
         source=spec.id,
         hint="raise x.monthly_budget in config.yaml, poll less often, or read it through a bridge",
     )
+
+
+def monthly_estimate(
+    accounts: int, posts_per_day: float, settings: Settings, *, referenced_share: float = 0.3,
+    days: int = 30,
+) -> dict[str, float]:
+    """Expected monthly reads and USD for ``accounts`` posting ``posts_per_day`` each.
+
+    Polling cadence barely matters: with ``since_id`` an empty answer returns no data and is
+    not billed, and a resource read twice the same UTC day is billed once. What costs is each
+    new post (plus, when expansions count, the post it retweets or quotes, for a share
+    ``referenced_share`` of posts), the account itself once a day it posts (the author
+    expansion) and the referenced posts' authors; and once, the backfill and the handle lookup.
+    """
+    new_posts = accounts * posts_per_day * days
+    referenced = new_posts * referenced_share if settings.x_count_expansions else 0.0
+    active_days = accounts * days if posts_per_day > 0 else 0
+    users = (active_days + referenced) if settings.x_count_expansions else 0.0
+    first_month = accounts * (settings.x_backfill * (1 + referenced_share) * settings.x_price_per_post
+                              + 2 * settings.x_price_per_user)
+    posts = new_posts + referenced
+    return {
+        "posts": posts,
+        "users": users,
+        "usd": posts * settings.x_price_per_post + users * settings.x_price_per_user,
+        "first_run_usd": first_month,
+    }
