@@ -81,6 +81,7 @@ class Reading:
     topics: list[str] = field(default_factory=list)
     elsewhere: list[str] = field(default_factory=list)
     lookalikes: list[str] = field(default_factory=list)
+    lookalike_of: set[str] = field(default_factory=set)  # missions a look-alike resembles
     un: list[str] = field(default_factory=list)
     force: list[str] = field(default_factory=list)
     peacekeeping: list[str] = field(default_factory=list)
@@ -96,7 +97,12 @@ class Reading:
             return f"{_un_label(self.un[0])} {self.force[0]}"
         return self.force[0] if self.force else ""
 
-    def add(self, cue: Cue, weak_pos: int | None = None) -> None:
+    def add(self, cue: Cue) -> None:
+        if cue.kind == "lookalike":
+            self.lookalikes.append(cue.label)
+            if cue.mission is not None:
+                self.lookalike_of.add(cue.mission)
+            return
         if cue.mission is None:
             self._add_general(cue)
             return
@@ -215,7 +221,7 @@ class Tagger:
                         reading.add(cue)
                         if cue.kind == "force":
                             force_at.append(i)
-                        elif cue.mission is not None and cue.weight < STRONG:
+                        elif cue.kind in ("place", "term") and cue.weight < STRONG:
                             weak_at.append((i, i + k, cue))
                     length = k
                     break
@@ -272,6 +278,8 @@ class Tagger:
                 continue
             if not (reading.context or ev.bound):
                 continue
+            if code in reading.lookalike_of and not (reading.un and reading.force):
+                continue  # "AMIS troops in Darfur": the look-alike, not the mission
             if named and not ev.bound:
                 continue  # a named mission's text mentions places of others in passing
             score = sum(_distinct_weights(ev.weak)) + CONTEXT_BONUS

@@ -200,7 +200,7 @@ def _add_mission(index: Index, m: Mission) -> None:
     _add_weighted(index, code, "place", r.places)
     _add_weighted(index, code, "term", r.terms)
     for phrase in r.lookalikes:
-        index.add_phrase(phrase, Cue(None, "lookalike", 0.0, f"{phrase} (not {code})"))
+        index.add_phrase(phrase, Cue(code, "lookalike", 0.0, f"{phrase} (not {code})"))
     for host in (*r.hosts, *_host_of(m.website)):
         index.hosts[_bare_host(host)] = code
 
