@@ -214,7 +214,7 @@ def load_mission(path: Path, problems: list[ConfigProblem]) -> Mission | None:
     return Mission(
         acronym=acronym,
         names={str(k): str(v) for k, v in names.items()},
-        status=status,
+        status="closed" if status == "closed" else "active",
         established=established,
         closed=closed if isinstance(closed, int) else None,
         country=r.str_(data, "country", required=True),
