@@ -215,3 +215,18 @@ def test_moderate_rerenders_the_public_pages(app: App, project: Path) -> None:
     leaks = [str(p.relative_to(out)) for p, t in texts.items() if "Secret-word-zebra" in t]
     assert not leaks, f"hidden post still in public output: {leaks}"
     assert any("Visible Kosovo story" in t for t in texts.values())
+
+
+def test_hidden_post_is_left_out_of_email_digests(app: App) -> None:
+    from datetime import timedelta
+
+    from tests.test_moderation_support import NOW
+
+    save(app, (make_post("keep"), [rule_tag("UNMIK")]), (make_post("gone"), [rule_tag("UNMIK")]))
+    window = (NOW - timedelta(hours=1), NOW + timedelta(hours=1))
+    assert set(app.store.window_post_ids("daily", ["UNMIK"], *window)) == {"keep", "gone"}
+    app.store.moderate("gone", "hide", editor="ana", note="spam")
+    save(app, (make_post("gone", text="spam, collected again"), [rule_tag("UNMIK")]))
+    assert app.store.window_post_ids("daily", ["UNMIK"], *window) == ["keep"]
+    # A digest opened before the decision does not carry it either.
+    assert [r["id"] for r in app.store.digest_posts(["keep", "gone"], None)] == ["keep"]

@@ -420,3 +420,98 @@ DESCRIPTIONS.update({
         {},
     ),
 })
+
+
+# --- 0020-0029: X collection (issue 3) ------------------------------------------------------
+
+
+@MIGRATIONS(name="0020_x")
+def _x(db: Database) -> None:
+    # What X bills: one charge per resource (post or user) per UTC day. A row per resource
+    # read per day; the first source that read it that day carries the charge.
+    db.execute(
+        """
+        CREATE TABLE x_reads (
+            day TEXT NOT NULL,
+            unit TEXT NOT NULL CHECK (unit IN ('post', 'user')),
+            item_id TEXT NOT NULL,
+            source_id TEXT,
+            read_at TEXT NOT NULL,
+            PRIMARY KEY (day, unit, item_id)
+        )"""
+    )
+    db.execute("CREATE INDEX x_reads_source_day ON x_reads(source_id, day)")
+    # A 429 pauses every source on the same token and endpoint until the reset time.
+    db.execute(
+        """
+        CREATE TABLE x_pauses (
+            scope TEXT PRIMARY KEY,
+            until TEXT NOT NULL,
+            reason TEXT NOT NULL DEFAULT '',
+            set_at TEXT NOT NULL
+        )"""
+    )
+    # What X said about a post's availability (deleted, protected, withheld, suspended).
+    # Kept apart from posts so that a mark made before the post is first stored still
+    # applies: the trigger copies it onto the post when the post arrives.
+    db.execute(
+        """
+        CREATE TABLE x_availability (
+            post_id TEXT PRIMARY KEY,
+            availability TEXT NOT NULL,
+            note TEXT NOT NULL DEFAULT '',
+            at TEXT NOT NULL
+        )"""
+    )
+    db.execute(
+        """
+        CREATE TRIGGER x_availability_on_insert AFTER INSERT ON posts
+        WHEN EXISTS (SELECT 1 FROM x_availability WHERE post_id = NEW.id)
+        BEGIN
+            UPDATE posts SET
+                availability = (SELECT availability FROM x_availability WHERE post_id = NEW.id),
+                availability_note = (SELECT note FROM x_availability WHERE post_id = NEW.id),
+                availability_at = (SELECT at FROM x_availability WHERE post_id = NEW.id)
+            WHERE id = NEW.id;
+        END"""
+    )
+    db.execute("ALTER TABLE sources ADD COLUMN x_handle_seen TEXT")
+
+
+DESCRIPTIONS.update({
+    "x_reads": (
+        "X resources read per UTC day, as X bills them (one charge per resource per day)",
+        {"unit": "post or user", "source_id": "the source whose read carried the charge"},
+    ),
+    "x_pauses": (
+        "Rate-limit pauses shared by every X source on one token and endpoint",
+        {"scope": "x:<token env var>:<endpoint>", "until": "no call before this time (UTC)"},
+    ),
+    "x_availability": (
+        "Posts X reported deleted, protected, withheld or suspended; copied onto posts",
+        {},
+    ),
+})
+
+
+@MIGRATIONS(name="0021_x_availability_trigger")
+def _x_availability_trigger(db: Database) -> None:
+    # 0020's trigger updated posts from inside its own AFTER INSERT, before the FTS insert
+    # trigger had run, which corrupts the external-content FTS index. Copy the mark when the
+    # post's version row is written instead: by then the post and its FTS row exist.
+    db.execute("DROP TRIGGER IF EXISTS x_availability_on_insert")
+    db.execute(
+        """
+        CREATE TRIGGER x_availability_on_version AFTER INSERT ON post_versions
+        WHEN EXISTS (
+            SELECT 1 FROM x_availability a JOIN posts p ON p.id = a.post_id
+            WHERE a.post_id = NEW.post_id AND p.availability != a.availability
+        )
+        BEGIN
+            UPDATE posts SET
+                availability = (SELECT availability FROM x_availability WHERE post_id = NEW.post_id),
+                availability_note = (SELECT note FROM x_availability WHERE post_id = NEW.post_id),
+                availability_at = (SELECT at FROM x_availability WHERE post_id = NEW.post_id)
+            WHERE id = NEW.post_id;
+        END"""
+    )
