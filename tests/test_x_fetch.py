@@ -324,3 +324,49 @@ def test_renamed_handle_is_noticed(shared: Path, store: Store, fake: FakeXApi) -
     seen = next(u["username"] for u in page["includes"]["users"] if u["id"] == author)
     assert result.extra_state["x_handle_seen"] == seen
     assert any(f"is now @{seen}" in w for w in result.warnings)
+
+
+def test_the_token_never_reaches_the_logs(shared: Path, store: Store, fake: FakeXApi,
+                                           caplog: pytest.LogCaptureFixture) -> None:
+    _unisfa(fake, shared)
+    fake.add("/2/users/783214/tweets", twarc_page(shared, "two_tweets"), headers=timeline_headers(shared))
+    with caplog.at_level("DEBUG"):
+        fetch(store, Settings(x_api_base=fake.base_url), x_spec("UNISFA_1"))
+    assert "Making API request" in caplog.text  # tweepy did log its requests, headers included
+    assert "test-token-not-real" not in caplog.text
+    assert "Bearer [redacted]" in caplog.text
+
+
+def test_403_is_an_auth_error_too(shared: Path, store: Store, fake: FakeXApi) -> None:
+    fake.add("/2/users/by/username/UNISFA_1", {"title": "Forbidden", "status": 403,
+             "detail": "When authenticating requests to the Twitter API v2 endpoints, you must use "
+                       "keys and tokens from a Twitter developer App that is attached to a Project."},
+             status=403)
+    err = fetch(store, Settings(x_api_base=fake.base_url), x_spec("UNISFA_1"))["x:unisfa_1"]
+    assert isinstance(err, AuthError) and "403" in str(err)
+
+
+def test_withheld_and_deleted_posts_are_flagged_and_leave_public_outputs(shared: Path, store: Store, fake: FakeXApi) -> None:
+    from aggregator.normalize import normalize
+    from aggregator.store.posts import VISIBLE
+
+    page = twarc_page(shared, "two_tweets")
+    tweet = page["data"][0]
+    tweet["withheld"] = {"copyright": False, "country_codes": ["DE", "FR"]}  # assembled
+    author = tweet["author_id"]
+    store.sync_sources([x_spec("UNISFA_1")])
+    store.update_source("x:unisfa_1", {"x_user_id": author})
+    fake.add(f"/2/users/{author}/tweets", page, headers=timeline_headers(shared))
+    result = fetch(store, Settings(x_api_base=fake.base_url), x_spec("UNISFA_1"))["x:unisfa_1"]
+    assert isinstance(result, FetchResult)
+    posts = [normalize(i, collected_at=RECORDED) for i in result.items]
+    store.save_posts([(p, []) for p in posts])  # the mark came first; the post takes it on insert
+    row = store.post(f"x:{tweet['id']}")
+    assert row is not None and row["availability"] == "withheld" and "DE,FR" in row["availability_note"]
+    public = store.db.execute(
+        f"SELECT COUNT(*) FROM posts p LEFT JOIN moderation m ON m.post_id = p.id WHERE {VISIBLE}").fetchone()[0]
+    assert public == 0 and store.count_posts() == 1  # archived, not shown
+    store.db.execute("INSERT INTO posts_fts(posts_fts) VALUES('integrity-check')")  # search intact
+    # A later 200 whose errors say a stored post is gone flags it deleted.
+    marks = store.mark_availability({f"x:{tweet['id']}": ("deleted", "Could not find tweet")}, RECORDED)
+    assert marks == 1 and store.post(f"x:{tweet['id']}")["availability"] == "deleted"  # type: ignore[index]
