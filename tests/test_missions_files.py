@@ -1,0 +1,93 @@
+"""The shipped mission files, and validation that reports every problem at once."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import yaml
+from click.testing import CliRunner
+
+from aggregator.cli import cli
+from aggregator.errors import ConfigProblem
+from aggregator.missions import load_missions_dir
+
+ROOT = Path(__file__).resolve().parent.parent
+FEEDS = ROOT / "feeds"
+ACTIVE = {"MINURSO", "MINUSCA", "MONUSCO", "UNDOF", "UNFICYP", "UNIFIL", "UNISFA", "UNMIK",
+          "UNMISS", "UNMOGIP", "UNTSO"}
+CLOSED = {"UNAMID", "MINUSMA", "MINUSTAH", "UNMIL", "UNOCI", "MINUJUSTH", "UNMIT"}
+
+
+def test_all_eighteen_missions_load_without_problems() -> None:
+    problems: list[ConfigProblem] = []
+    missions, general = load_missions_dir(FEEDS, problems)
+    assert problems == []
+    assert {m for m, v in missions.items() if v.status == "active"} == ACTIVE
+    assert {m for m, v in missions.items() if v.status == "closed"} == CLOSED
+    for m in missions.values():
+        assert m.names.get("en") and m.names.get("fr"), m.acronym
+        assert m.profile.summary and m.profile.mandate and m.profile.why_it_matters
+        assert m.profile.sources, f"{m.acronym} profile lists no sources"
+        assert all(f.source_url.startswith("http") for f in m.profile.figures), m.acronym
+        if m.status == "closed":
+            assert m.closed and m.rules.active_to, m.acronym
+    assert missions["MONUSCO"].predecessors == ("MONUC",)
+    assert "ONUCI" in missions["UNOCI"].rules.names
+    assert {s.id for s in general} >= {"x:unpeacekeeping", "feed:https://reliefweb.int/updates/rss.xml"}
+    assert all(s.mission is None for s in general)
+
+
+def test_unverified_sources_are_marked() -> None:
+    missions, _ = load_missions_dir(FEEDS, [])
+    handles = {s.handle: s.verified for m in missions.values() for s in m.sources if s.kind == "x"}
+    # Only @UNIFIL_ was seen as the mission's own account on a stored page.
+    assert handles.pop("UNIFIL_") is True
+    assert handles and not any(handles.values())
+
+
+def _broken_copy(tmp_path: Path) -> Path:
+    folder = tmp_path / "feeds"
+    shutil.copytree(FEEDS, folder, ignore=shutil.ignore_patterns("demo"))
+    data = yaml.safe_load((folder / "unmik.yaml").read_text(encoding="utf-8"))
+    data["status"] = "paused"
+    data["rules"]["places"]["Pristina"] = 3
+    data["sources"] = [{"kind": "x", "handle": "not a handle!"}]
+    del data["profile"]["mandate"]
+    (folder / "unmik.yaml").write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+    (folder / "unmiss.yaml").write_text("acronym: UNMISS\nnames: [oops\n", encoding="utf-8")
+    config = tmp_path / "config.yaml"
+    config.write_text("database: db.sqlite\nmissions_dir: feeds\n", encoding="utf-8")
+    return config
+
+
+def test_every_problem_is_reported_at_once_with_file_key_and_hint(tmp_path: Path) -> None:
+    config = _broken_copy(tmp_path)
+    problems: list[ConfigProblem] = []
+    load_missions_dir(config.parent / "feeds", problems)
+    where = {(Path(p.file).name, p.key) for p in problems}
+    assert ("unmik.yaml", "status") in where
+    assert ("unmik.yaml", "rules.places.Pristina") in where
+    assert ("unmik.yaml", "sources[0].handle") in where
+    assert ("unmik.yaml", "profile.mandate") in where
+    assert any(name == "unmiss.yaml" for name, _ in where)
+    assert all(p.hint or p.message for p in problems)
+    handle = next(p for p in problems if p.key == "sources[0].handle")
+    assert handle.hint and "letters" in handle.hint
+
+
+def test_check_exits_non_zero_on_a_broken_mission_file(tmp_path: Path) -> None:
+    config = _broken_copy(tmp_path)
+    result = CliRunner().invoke(cli, ["--config", str(config), "check"])
+    assert result.exit_code == 3
+    assert "unmik.yaml: status" in result.output and "unmiss.yaml" in result.output
+
+
+def test_check_passes_on_the_shipped_files_as_a_subprocess() -> None:
+    exe = Path(sys.executable).with_name("aggregator")
+    proc = subprocess.run([str(exe), "--config", str(ROOT / "config.yaml"), "check"],
+                          capture_output=True, text=True, timeout=60, cwd=ROOT)
+    assert proc.returncode == 0, proc.stderr
+    assert "18 missions (11 active)" in proc.stdout
