@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 
 from click.testing import CliRunner
@@ -21,7 +22,7 @@ LINES: list[dict[str, object]] = [
 ]
 
 
-def _jsonl(items: list[dict[str, object]] | list[object]) -> str:
+def _jsonl(items: Sequence[object]) -> str:
     return "".join(json.dumps(i, ensure_ascii=False) + "\n" for i in items)
 
 
