@@ -370,3 +370,22 @@ def test_withheld_and_deleted_posts_are_flagged_and_leave_public_outputs(shared:
     # A later 200 whose errors say a stored post is gone flags it deleted.
     marks = store.mark_availability({f"x:{tweet['id']}": ("deleted", "Could not find tweet")}, RECORDED)
     assert marks == 1 and store.post(f"x:{tweet['id']}")["availability"] == "deleted"  # type: ignore[index]
+
+
+def test_429_after_a_page_keeps_that_page_but_not_the_cursor(shared: Path, store: Store, fake: FakeXApi) -> None:
+    # Assembled: the real brexit page split in two; the second call gets a 429 with the real
+    # timeline rate-limit headers (remaining=0).
+    from tests.fake_x_api import split_page
+
+    page = twarc_page(shared, "brexit")
+    first, _second = split_page(page, 50, page["meta"]["next_token"])
+    headers = timeline_headers(shared, remaining="0")
+    _unisfa(fake, shared)
+    fake.add("/2/users/783214/tweets", first, headers=timeline_headers(shared))
+    fake.add("/2/users/783214/tweets", TOO_MANY_REQUESTS, status=429, headers=headers)
+    result = fetch(store, Settings(x_api_base=fake.base_url, x_backfill=100), x_spec("UNISFA_1"))["x:unisfa_1"]
+    assert isinstance(result, FetchResult)
+    assert len(result.items) == 50  # what was read is kept (and was paid for) ...
+    assert result.cursor is None  # ... but the cursor stays, so the rest is read next time
+    assert result.retry_after == datetime.fromtimestamp(int(headers["x-rate-limit-reset"]), UTC)
+    assert any("rate limited after page 1" in w for w in result.warnings)

@@ -203,7 +203,8 @@ class XFetcher:
                 if not run.tweets:
                     raise
                 run.warnings.append(f"rate limited after page {number - 1}; the rest is read after {iso(exc.reset_at)}")
-                return self._result(spec, row, run, user_id=user_id, advance=False)
+                return replace(self._result(spec, row, run, user_id=user_id, advance=False),
+                               retry_after=exc.reset_at)
             self._take(spec, page, run, user_id)
             token = (page.body.get("meta") or {}).get("next_token")
             if not token or (not cursor and len(run.tweets) >= self.settings.x_backfill):
