@@ -208,3 +208,15 @@ def test_current_editor(app: App, call: Call) -> None:
     assert current_editor(app, request("; ".join(f"{k}={v}" for k, v in cookies.items()))) == "ana"
     assert current_editor(app, request("agg_editor=forged")) is None
     assert current_editor(app, request("")) is None
+
+
+def test_moving_a_post_needs_a_chosen_mission(app: App, call: Call) -> None:
+    cookies, csrf = signed_in(call)
+    form = {"csrf": csrf, "post_id": "p1", "action": "remove_mission", "note": "x", "mission": ""}
+    status, _, body = call("POST", "/moderation/act", form=form, cookies=cookies)
+    assert status.startswith("400") and "needs a mission" in body
+    form["mission"] = "MINUXX"
+    status, _, body = call("POST", "/moderation/act", form=form, cookies=cookies)
+    assert status.startswith("400") and "unknown mission" in body
+    assert app.store.tag_decisions("p1") == []
+    assert app.store.audit_log("p1") == []
