@@ -230,3 +230,17 @@ def test_hidden_post_is_left_out_of_email_digests(app: App) -> None:
     assert app.store.window_post_ids("daily", ["UNMIK"], *window) == ["keep"]
     # A digest opened before the decision does not carry it either.
     assert [r["id"] for r in app.store.digest_posts(["keep", "gone"], None)] == ["keep"]
+
+
+def test_decisions_survive_reopening_and_migrations(app: App) -> None:
+    from aggregator.store import Store
+
+    save(app, (make_post("p1"), [rule_tag("UNMIK"), rule_tag("UNISFA")]))
+    app.store.moderate("p1", "pin", editor="ana", note="keep on top")
+    app.store.moderate("p1", "remove_mission", editor="ana", note="not Abyei", mission="UNISFA")
+    path = app.store.path
+    app.close()
+    with Store(path) as reopened:  # runs every migration not yet applied, as an upgrade does
+        assert reopened.moderation_state("p1")["pinned"] == 1
+        assert [t.mission for t in reopened.tags_of("p1")] == ["UNMIK"]
+        assert len(reopened.audit_log("p1")) == 2
