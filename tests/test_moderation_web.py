@@ -162,6 +162,9 @@ def test_replayed_cookie_after_sign_out_is_refused(app: App, call: Call) -> None
     form = {"csrf": csrf, "post_id": "p1", "action": "hide", "note": "replay"}
     assert call("POST", "/moderation/act", form=form, cookies=cookies)[0].startswith("403")
     assert app.store.moderation_state("p1") == {}
+    # Signing in and out are in the audit log, with who.
+    log = [(r["editor"], r["action"]) for r in reversed(app.store.audit_log()) if r["action"].startswith("sign")]
+    assert log == [("ana", "sign_in"), ("ana", "sign_out")]
 
 
 def test_removed_editor_is_signed_out(app: App, call: Call) -> None:

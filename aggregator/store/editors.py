@@ -132,10 +132,10 @@ class EditorsMixin:
             )
             self._audit_editor(name, "editor_remove")
 
-    def _audit_editor(self, name: str, action: str) -> None:
+    def _audit_editor(self, name: str, action: str, *, by: str = "(command line)") -> None:
         self.db.execute(
             "INSERT INTO audit_log (at, editor, action, note) VALUES (?, ?, ?, ?)",
-            [iso(self._now()), "(command line)", action, name],
+            [iso(self._now()), by, action, name],
         )
 
     def editors(self) -> list[dict[str, Any]]:
@@ -193,6 +193,7 @@ class EditorsMixin:
                     "address": address,
                 }
             )
+            self._audit_editor(f"from {address or 'unknown address'}", "sign_in", by=editor)
             self.db.execute(
                 "DELETE FROM editor_sessions WHERE expires_at < ?",
                 [iso(now - timedelta(days=30))],
@@ -218,7 +219,14 @@ class EditorsMixin:
 
     def revoke_session(self, token: str) -> None:
         with self.db.atomic():
+            row = self.db.execute(
+                "SELECT editor FROM editor_sessions WHERE token_hash = ? AND revoked_at IS NULL",
+                [_token_hash(token)],
+            ).fetchone()
+            if row is None:
+                return
             self.db.execute(
-                "UPDATE editor_sessions SET revoked_at = ? WHERE token_hash = ? AND revoked_at IS NULL",
+                "UPDATE editor_sessions SET revoked_at = ? WHERE token_hash = ?",
                 [iso(self._now()), _token_hash(token)],
             )
+            self._audit_editor("", "sign_out", by=row[0])
