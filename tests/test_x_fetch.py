@@ -389,3 +389,21 @@ def test_429_after_a_page_keeps_that_page_but_not_the_cursor(shared: Path, store
     assert result.cursor is None  # ... but the cursor stays, so the rest is read next time
     assert result.retry_after == datetime.fromtimestamp(int(headers["x-rate-limit-reset"]), UTC)
     assert any("rate limited after page 1" in w for w in result.warnings)
+
+
+def test_a_handle_marked_via_bridge_is_read_through_the_bridge_even_with_a_token(store: Store, fake: FakeXApi) -> None:
+    from tests.feeds_server import FeedServer
+
+    spec = SourceSpec(id="x:unifil_", kind="x", name="@UNIFIL_", mission="UNIFIL", handle="UNIFIL_", via_bridge=True)
+    rss = (b'<?xml version="1.0"?><rss version="2.0"><channel><title>@UNIFIL_</title>'
+           b"<item><title>Patrol</title><link>https://x.com/UNIFIL_/status/99</link></item></channel></rss>")
+    with FeedServer() as bridge:
+        bridge.add("/twitter/user/UNIFIL_", body=rss)
+        out = fetch(store, Settings(x_api_base=fake.base_url, x_bridge_template=bridge.url("/twitter/user/{handle}")), spec)
+        assert len(bridge.hits("/twitter/user/UNIFIL_")) == 1
+    result = out[spec.id]
+    assert isinstance(result, FetchResult) and result.source_id == "x:unifil_"
+    assert [i.kind for i in result.items] == ["feed"]
+    assert fake.requests == []
+    missing = fetch(store, Settings(x_api_base=fake.base_url), spec)[spec.id]
+    assert not isinstance(missing, FetchResult) and "x.bridge_template" in str(missing)

@@ -193,3 +193,20 @@ def test_the_three_posts_of_the_original_page_are_tagged_unisfa_unamid_and_none(
         post = normalize(item, collected_at=NOW)
         got.append([t.mission for t in tagger.tag(post, general)])
     assert got == [["UNISFA"], ["UNAMID"], []]
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    host=st.sampled_from(["x.com", "twitter.com", "mobile.twitter.com", "nitter.net", "nitter.example.org"]),
+    handle=st.from_regex(r"[A-Za-z0-9_]{1,15}", fullmatch=True),
+    status=st.integers(min_value=1, max_value=2**63 - 1),
+    tail=st.sampled_from(["", "#m", "?s=20", "/photo/1", "/"]),
+)
+def test_status_id_is_found_in_any_bridge_link(host: str, handle: str, status: int, tail: str) -> None:
+    assert x_status_id(f"https://{host}/{handle}/status/{status}{tail}") == str(status)
+
+
+@given(st.text(max_size=200))
+def test_status_id_never_fails_on_junk(text: str) -> None:
+    found = x_status_id(text)
+    assert found is None or (found.isdigit() and found in text)
