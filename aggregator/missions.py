@@ -211,6 +211,14 @@ def load_mission(path: Path, problems: list[ConfigProblem]) -> Mission | None:
         r.problem("closed", "a closed mission needs the year it closed")
     if status == "active" and closed is not None:
         r.problem("closed", "an active mission has no closing year", "set status: closed or remove closed")
+    sources = _sources(r, data.get("sources"), acronym)
+    rules = _rules(r, data.get("rules"))
+    # The mission's own X handles are facts about it, not about where we collect: keep them
+    # as mention cues even when a sources file (the demo) replaces the sources.
+    known = {m.casefold() for m in rules.mentions}
+    own = tuple(s.handle for s in sources if s.handle and s.handle.casefold() not in known)
+    if own:
+        rules = replace(rules, mentions=rules.mentions + own)
     return Mission(
         acronym=acronym,
         names={str(k): str(v) for k, v in names.items()},
@@ -219,8 +227,8 @@ def load_mission(path: Path, problems: list[ConfigProblem]) -> Mission | None:
         closed=closed if isinstance(closed, int) else None,
         country=r.str_(data, "country", required=True),
         profile=_profile(r, data.get("profile")),
-        rules=_rules(r, data.get("rules")),
-        sources=_sources(r, data.get("sources"), acronym),
+        rules=rules,
+        sources=sources,
         predecessors=tuple(p.upper() for p in r.list_(data, "predecessors")),
         website=r.str_(data, "website") or None,
     )
