@@ -21,7 +21,10 @@ from aggregator.models import Tag, parse_iso
 from aggregator.render.i18n import reason
 
 REL = "noopener nofollow ugc"
-TEXT_LIMIT = 600  # characters of a feed post's text shown on a card
+TEXT_LIMIT = 600  # characters of a post's text shown on a page card
+TITLE_LIMIT = 300
+WIDGET_TEXT_LIMIT = 280  # the widget is a small box: as much as an X post
+WIDGET_TITLE_LIMIT = 140
 
 _TOKENS = re.compile(
     r"(?P<url>\bhttps?://[^\s<>\"'\u00a0\u200b]+)"
@@ -44,12 +47,16 @@ def safe_url(url: Any) -> str | None:
     return url
 
 
-def _link(href: str, label: str) -> str:
-    return f'<a href="{escape(href)}" rel="{REL}" target="_blank">{escape(label)}</a>'
+def _link(href: str, label: str, target: bool = True) -> str:
+    blank = ' target="_blank"' if target else ""
+    return f'<a href="{escape(href)}" rel="{REL}"{blank}>{escape(label)}</a>'
 
 
-def linkify(text: str, *, kind: str = "feed") -> Markup:
-    """Escape ``text`` and turn http(s) URLs (and, for X posts, #tags and @names) into links."""
+def linkify(text: str, *, kind: str = "feed", target: bool = True) -> Markup:
+    """Escape ``text`` and turn http(s) URLs (and, for X posts, #tags and @names) into links.
+
+    ``target=False`` leaves out ``target="_blank"`` (the widget's script sets it on every link).
+    """
     out: list[str] = []
     pos = 0
     for m in _TOKENS.finditer(text):
@@ -62,18 +69,18 @@ def linkify(text: str, *, kind: str = "feed") -> Markup:
                 tail = url[-1] + tail
                 url = url[:-1]
             href = safe_url(url)
-            out.append(_link(href, _shorten(url)) if href else str(escape(url)))
+            out.append(_link(href, _shorten(url), target) if href else str(escape(url)))
             out.append(str(escape(tail)))
         elif m.group("tag"):
             tag = m.group("tag")
             if kind == "x":
-                out.append(_link(f"https://x.com/hashtag/{quote(tag)}", f"#{tag}"))
+                out.append(_link(f"https://x.com/hashtag/{quote(tag)}", f"#{tag}", target))
             else:
                 out.append(f'<span class="tag">#{escape(tag)}</span>')
         else:
             user = m.group("user")
             if kind == "x":
-                out.append(_link(f"https://x.com/{quote(user)}", f"@{user}"))
+                out.append(_link(f"https://x.com/{quote(user)}", f"@{user}", target))
             else:
                 out.append(str(escape(f"@{user}")))
     out.append(str(escape(text[pos:])))
@@ -154,15 +161,27 @@ def _media(items: Sequence[Mapping[str, Any]]) -> tuple[MediaView, ...]:
     return tuple(o for o in out if o.src or o.href)
 
 
-def card(row: Mapping[str, Any], *, mission: str | None = None, lang: str = "en") -> Card:
-    """One stored post (a row from ``Store.visible_posts``) as a card."""
+def card(
+    row: Mapping[str, Any],
+    *,
+    mission: str | None = None,
+    lang: str = "en",
+    text_limit: int = TEXT_LIMIT,
+    title_limit: int = TITLE_LIMIT,
+    widget: bool = False,
+) -> Card:
+    """One stored post (a row from ``Store.visible_posts``) as a card; long text is cut at
+    ``text_limit`` characters (the card links to the original)."""
     kind = str(row.get("kind") or "feed")
     title = str(row.get("title") or "").strip()
     text = str(row.get("text") or "").strip()
-    if kind == "feed":
-        text = truncate(text)
-        if title and text.startswith(title):
-            text = text[len(title) :].strip()
+    if kind == "feed" and title and text.startswith(title) and text[len(title) : len(title) + 1] in ("", " ", "\n"):
+        text = text[len(title) :].strip()  # feeds often repeat the title as the text's start
+    if title and kind == "feed":
+        title = truncate(title, title_limit)
+        if widget:  # a small box: title and text together stay within text_limit
+            text_limit = max(0, text_limit - len(title))
+    text = truncate(text, text_limit) if text_limit else ""
     published = parse_iso(row.get("published_at")) or parse_iso(row.get("sort_at"))
     assert published is not None
     tags: list[Tag] = list(row.get("tags") or [])
@@ -184,7 +203,7 @@ def card(row: Mapping[str, Any], *, mission: str | None = None, lang: str = "en"
         published=published,
         title=title if kind == "feed" else "",
         text=text,
-        body=linkify(text, kind=kind),
+        body=linkify(text, kind=kind, target=not widget),
         lang=language if isinstance(language, str) and _LANG.match(language) else None,
         media=_media(row.get("media") or []),
         reasons=reasons,

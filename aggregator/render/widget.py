@@ -44,27 +44,33 @@ def csp(css: str, script: str) -> str:
     )
 
 
-def _fr_strings(mission: Mission) -> dict[str, str]:
-    fr = STRINGS["fr"]
-    out = {
-        "heading": t("fr", "latest_from", m=mission.acronym),
-        "pinned": fr["pinned"],
-        "retweet": fr["retweet"],
-        "reply": fr["reply"],
-        "original": fr["original"],
-        "tagged": fr["tagged"],
-        "empty": fr["empty_title"],
-        "more": f"{mission.acronym} : {fr['profile']}",
-        "also": "Aussi publié par",
-    }
-    out.update({f"r-{k}": v for k, v in RULES["fr"].items()})
+def _strings(mission: Mission) -> dict[str, dict[str, str]]:
+    """The widget's chrome in each language, applied by its script (options choose)."""
+    out: dict[str, dict[str, str]] = {}
+    for lang in ("en", "fr"):
+        s = STRINGS[lang]
+        out[lang] = {
+            "heading": t(lang, "latest_from", m=mission.acronym),
+            "pinned": s["pinned"],
+            "retweet": s["retweet"],
+            "reply": s["reply"],
+            "original": s["original"],
+            "tagged": s["tagged"],
+            "empty": s["empty_title"],
+            "more": f"{mission.acronym}{' :' if lang == 'fr' else ':'} {s['profile']}",
+            **{f"r-{k}": v for k, v in RULES[lang].items()},
+        }
     return out
 
 
 def widget_cards(site: Site, mission: Mission) -> list[cards.Card]:
     rows = site.app.store.visible_posts(mission.acronym, limit=MAX_POSTS * 2)
     rows = stories.collapse(rows, source_names=site.source_names)[:MAX_POSTS]  # one card per story
-    return [cards.card(r, mission=mission.acronym) for r in rows]
+    return [
+        cards.card(r, mission=mission.acronym, text_limit=cards.WIDGET_TEXT_LIMIT,
+                   title_limit=cards.WIDGET_TITLE_LIMIT, widget=True)
+        for r in rows
+    ]
 
 
 def render_widget(site: Site, mission: Mission) -> None:
@@ -81,7 +87,7 @@ def render_widget(site: Site, mission: Mission) -> None:
         default_posts=max(1, min(MAX_POSTS, s.widget_posts)),
         retweets=s.show_retweets,
         replies=s.show_replies,
-        fr_json=json.dumps(_fr_strings(mission), ensure_ascii=False, separators=(",", ":")),
+        strings_json=json.dumps(_strings(mission), ensure_ascii=False, separators=(",", ":")),
     )
     site.write(f"widget/{mission.slug}.html", html)
     site.write(f"api/{mission.slug}.json", json.dumps(api_document(site, mission, items), ensure_ascii=False, indent=1) + "\n")
