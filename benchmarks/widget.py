@@ -24,11 +24,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from aggregator.models import Media, Tag  # noqa: E402
-from aggregator.render import render_site  # noqa: E402
-from aggregator.render.cards import TEXT_LIMIT  # noqa: E402
-from benchmarks._report import write_section  # noqa: E402
-from tests.test_render_support import X_SOURCE, make_post, make_test_app  # noqa: E402
+from aggregator.models import Media, Tag
+from aggregator.render import render_site
+from aggregator.render.cards import TEXT_LIMIT
+from benchmarks._report import write_section
+from tests.test_render_support import X_SOURCE, make_post, make_test_app
 
 WORDS = ("Peacekeepers from #UNMIK met community leaders in North Mitrovica with @UNPeacekeeping "
          "https://unmik.unmissions.org/news/community-dialogue-north-mitrovica-2026 to discuss "
