@@ -254,3 +254,25 @@ def test_x_estimate_gives_the_monthly_bill_for_the_configured_accounts(tmp_path:
     assert "234 posts and 114 users read a month: $2.31 a month" in result.output
     assert "plus $0.30 once" in result.output
     assert fake.requests == []
+
+
+def test_status_shows_the_rate_limit_pause_as_the_next_allowed_call(tmp_path: Path, shared: Path, fake: FakeXApi) -> None:
+    from tests.fake_x_api import TOO_MANY_REQUESTS
+
+    reset = int(time.time()) + 900  # the real header names and limit, a reset in the future
+    headers = {**timeline_headers(shared, remaining="0"), "x-rate-limit-reset": str(reset)}
+    fake.add("/2/users/by/username/UNISFA_1", user_body("783214", "UNISFA_1", "UNISFA"))
+    fake.add(TIMELINE, TOO_MANY_REQUESTS, status=429, headers=headers)
+    config = x_config(tmp_path, fake)
+    runner = CliRunner()
+    collected = runner.invoke(cli, ["--config", str(config), "collect", "--no-render"], env={"X_BEARER_TOKEN": TOKEN})
+    assert collected.exit_code == 0, collected.output
+    status = runner.invoke(cli, ["--config", str(config), "x", "status", "--json"])
+    import json
+    from datetime import UTC, datetime
+
+    data = json.loads(status.output)
+    until = datetime.fromtimestamp(reset, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    assert data["summary"]["paused_until"] == {"x:X_BEARER_TOKEN:users_tweets": until}
+    assert data["sources"][0]["next_call_at"] >= until
+    assert data["sources"][0]["state"] == "rate_limited"

@@ -26,8 +26,8 @@ def x_status_rows(
     """Per X source: user id, last success, newest post, next allowed call, reads and spend."""
     via = {s.id: ("bridge" if s.via_bridge else "api") for s in specs if s.kind == "x"}
     usage = store.x_usage_by_source(now)
-    pauses = store.x_pauses(now)
-    paused = iso(max(pauses.values())) if pauses else None
+    timeline = store.x_pauses(now).get(f"x:{settings.x_token_env}:users_tweets")
+    paused = iso(timeline) if timeline else None
     rows = []
     for row in store.x_source_rows():
         if via and row["id"] not in via:
