@@ -298,9 +298,28 @@ def test_suspended_account_is_a_warning_and_its_posts_are_flagged(shared: Path, 
         "value": "UNISFA_1", "detail": "User has been suspended: [UNISFA_1].", "title": "Forbidden",
         "resource_type": "user", "parameter": "username", "resource_id": "UNISFA_1",
         "type": "https://api.twitter.com/2/problems/resource-not-found"}]})
+    from aggregator.normalize import normalize
+    from tests.test_x_normalize import item_from_page
+
+    store.sync_sources([x_spec("UNISFA_1")])
+    earlier = normalize(item_from_page(twarc_page(shared, "two_tweets"), source_id="x:unisfa_1"), collected_at=RECORDED)
+    store.save_posts([(earlier, [])])  # collected before the suspension (e.g. through a bridge)
     result = fetch(store, Settings(x_api_base=fake.base_url), x_spec("UNISFA_1"))["x:unisfa_1"]
     assert isinstance(result, FetchResult) and result.items == ()
     assert "suspended" in result.warnings[0] and "@UNISFA_1" in result.warnings[0]
+    row = store.post(earlier.id)
+    assert row is not None and row["availability"] == "suspended"  # archived, flagged
+
+
+def test_unknown_handle_is_a_warning_and_flags_nothing(store: Store, fake: FakeXApi) -> None:
+    fake.add("/2/users/by/username/UNISFA_1", {"errors": [{
+        "value": "UNISFA_1", "detail": "Could not find user with username: [UNISFA_1].",
+        "title": "Not Found Error", "resource_type": "user", "parameter": "username",
+        "resource_id": "UNISFA_1", "type": "https://api.twitter.com/2/problems/resource-not-found"}]})
+    result = fetch(store, Settings(x_api_base=fake.base_url), x_spec("UNISFA_1"))["x:unisfa_1"]
+    assert isinstance(result, FetchResult) and result.items == () and result.cursor is None
+    assert "deleted or renamed" in result.warnings[0]
+    assert len(fake.seen("/tweets")) == 0
 
 
 def test_a_run_that_would_pass_the_budget_is_refused(shared: Path, store: Store, fake: FakeXApi) -> None:

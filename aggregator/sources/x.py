@@ -241,12 +241,14 @@ class XFetcher:
         user = page.body.get("data") or {}
         if not user:
             detail = "; ".join(str(e.get("detail") or e.get("title")) for e in page.body.get("errors") or [])
-            state = "suspended" if "suspend" in detail.lower() else "deleted"
-            run.warnings.append(
-                f"@{handle}: X has no such account ({detail or 'no data'}); it may be {state} "
-                "or renamed: check the handle in its mission file"
-            )
-            self._mark_source(spec, state, detail, run)
+            if "suspend" in detail.lower():
+                run.warnings.append(f"@{handle}: the account is suspended on X ({detail})")
+                self._mark_source(spec, "suspended", detail, run)
+            else:  # unknown handle: deleted, or renamed (its posts are not flagged for a name)
+                run.warnings.append(
+                    f"@{handle}: X has no such account ({detail or 'no data'}); it was deleted "
+                    "or renamed: check the handle in its mission file"
+                )
             return ""
         user_id = str(user["id"])
         run.charged["user"] += self.store.record_x_reads(spec.id, self.store.clock(), users=[user_id])["user"]
