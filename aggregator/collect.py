@@ -15,15 +15,17 @@ import socket
 import time
 import uuid
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from concurrent.futures import Executor, Future, wait
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from aggregator import schedule
 from aggregator.errors import SourceError
-from aggregator.models import FetchResult, Post, SourceReport, SourceSpec, Tag, parse_iso
-from aggregator.normalize import normalize
+from aggregator.models import FetchResult, SourceReport, SourceSpec, parse_iso
+from aggregator.prepare import Prepared, init_worker, prepare_posts
 from aggregator.sources import Fetcher, Job
+from aggregator.sources.pool import LazyProcessPool, worker_count
 
 if TYPE_CHECKING:
     from aggregator.app import App
@@ -32,6 +34,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 LEASE_MARGIN_S = 120
+SMALL_RUN = 4  # fewer sources than this are handled in-process: a pool would cost more
 
 
 @dataclass
@@ -68,14 +71,16 @@ def lease_owner() -> str:
     return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
 
 
-def default_fetchers(app: App, kinds: Iterable[str]) -> dict[str, Fetcher]:
+def default_fetchers(
+    app: App, kinds: Iterable[str], executor: Executor | None = None
+) -> dict[str, Fetcher]:
     """The fetchers for the kinds present; ``sources.x`` is imported only when X is due."""
     out: dict[str, Fetcher] = {}
     kinds = set(kinds)
     if "feed" in kinds:
         from aggregator.sources.feeds import FeedFetcher
 
-        out["feed"] = FeedFetcher(app.config.settings, clock=app.clock)
+        out["feed"] = FeedFetcher(app.config.settings, clock=app.clock, executor=executor)
     if "x" in kinds:
         from aggregator.sources.x import XFetcher
 
@@ -124,7 +129,8 @@ def collect(
     settings = app.config.settings
     per_slot = max(1, -(-len(chosen) // max(1, settings.http_concurrency)))
     until = now + timedelta(seconds=settings.http_deadline * (1 + per_slot) + LEASE_MARGIN_S)
-    leased = store.acquire_leases([s.id for s in chosen], owner, now, until)
+    leased = store.acquire_leases([s.id for s in chosen], owner, now, until,
+                                  due_by=now if due_only else None)
     result.run_id = store.start_run(now, trigger)
     run = _Run(app, owner, result, progress)
     for spec in chosen:
@@ -135,29 +141,26 @@ def collect(
     for spec in chosen:
         if spec.id in leased:
             by_kind.setdefault(spec.kind, []).append((spec, store.source_state(spec.id)))
-    own = default_fetchers(app, [k for k in by_kind if not fetchers or k not in fetchers])
+    workers = worker_count(settings.parse_workers)
+    pool = (LazyProcessPool(workers, init_worker, (app.config,))
+            if workers > 1 and len(leased) >= SMALL_RUN else None)
+    run.pool = pool
+    own = default_fetchers(app, [k for k in by_kind if not fetchers or k not in fetchers], pool)
     try:
         for kind, jobs in by_kind.items():
             fetcher = (fetchers or {}).get(kind) or own.get(kind)
-            if fetcher is None:
-                continue
-            outcomes = fetcher.fetch_many(jobs)
-            try:
-                for spec, outcome in outcomes:
-                    run.handle(spec, outcome)
-                    if should_stop is not None and should_stop():
-                        break
-            finally:
-                close = getattr(outcomes, "close", None)
-                if close is not None:
-                    close()
+            if fetcher is not None:
+                run.consume(fetcher.fetch_many(jobs), should_stop)
             if should_stop is not None and should_stop():
                 break
     finally:
+        run.finish()
         for f in own.values():
             closer = getattr(f, "close", None)
             if closer is not None:
                 closer()
+        if pool is not None:
+            pool.shutdown(wait=True, cancel_futures=True)
         store.release_leases(owner)
         store.finish_run(result.run_id, app.now(), result.reports)
     return result
@@ -173,7 +176,8 @@ class _Run:
         self.result = result
         self.progress = progress
         self._tagger: Tagger | None = None
-        self.started = time.monotonic()
+        self.pool: Executor | None = None
+        self.pending: dict[Future[Prepared], tuple[SourceSpec, FetchResult, float]] = {}
 
     @property
     def tagger(self) -> Tagger:
@@ -191,35 +195,64 @@ class _Run:
         if self.progress is not None:
             self.progress(report)
 
-    def handle(self, spec: SourceSpec, outcome: FetchResult | SourceError) -> None:
-        t0 = time.monotonic()
+    def consume(self, outcomes: Iterable[tuple[SourceSpec, FetchResult | SourceError]],
+                should_stop: Callable[[], bool] | None) -> None:
+        """Handle each fetched source as it arrives; items are prepared in the pool."""
+        try:
+            for spec, outcome in outcomes:
+                if isinstance(outcome, FetchResult) and outcome.items and self.pool is not None:
+                    future = self.pool.submit(
+                        prepare_posts, spec, outcome.items, self.app.now()
+                    )
+                    self.pending[future] = (spec, outcome, time.monotonic())
+                else:
+                    self.handle(spec, outcome, time.monotonic())
+                self._store_done(block=False)
+                if should_stop is not None and should_stop():
+                    break
+        finally:
+            close = getattr(outcomes, "close", None)
+            if close is not None:
+                close()
+
+    def finish(self) -> None:
+        """Store every source whose items are still being prepared."""
+        while self.pending:
+            self._store_done(block=True)
+
+    def _store_done(self, block: bool) -> None:
+        if not self.pending:
+            return
+        if block:
+            wait(list(self.pending), return_when="FIRST_COMPLETED")
+        for future in [f for f in self.pending if f.done()]:
+            spec, result, started = self.pending.pop(future)
+            try:
+                prepared = future.result()
+            except Exception as exc:  # the worker died or failed: this source only
+                err = SourceError(f"{spec.id}: could not process the fetched items: {exc}",
+                                  source=spec.id, hint="retried on the next run")
+                self.handle(spec, err, started)
+                continue
+            self.handle(spec, result, started, prepared)
+
+    def handle(self, spec: SourceSpec, outcome: FetchResult | SourceError, started: float,
+               prepared: Prepared | None = None) -> None:
         try:
             if isinstance(outcome, SourceError):
                 report = self._failure(spec, outcome)
             else:
-                report = self._success(spec, outcome)
-        except SourceError as exc:  # e.g. raised while normalizing
+                if prepared is None:
+                    prepared = prepare_posts(spec, outcome.items, self.app.now(), self.tagger)
+                report = self._success(spec, outcome, prepared)
+        except SourceError as exc:
             report = self._failure(spec, exc)
-        elapsed = time.monotonic() - t0
-        self.report(replace(report, duration_s=report.duration_s + elapsed))
+        self.report(replace(report, duration_s=time.monotonic() - started))
 
-    def _posts(self, spec: SourceSpec, result: FetchResult) -> tuple[list[tuple[Post, list[Tag]]], list[str]]:
-        collected_at = self.app.now()
-        tagged: dict[str, tuple[Post, list[Tag]]] = {}
-        problems: list[str] = []
-        for item in result.items:
-            try:
-                post = normalize(item, collected_at=collected_at)
-            except Exception as exc:  # one bad entry never loses the others
-                problems.append(f"an entry could not be read ({type(exc).__name__}: {exc})")
-                continue
-            tagged[post.id] = (post, self.tagger.tag(post, spec))  # duplicates: last one wins
-        return list(tagged.values()), problems
-
-    def _success(self, spec: SourceSpec, result: FetchResult) -> SourceReport:
+    def _success(self, spec: SourceSpec, result: FetchResult, prepared: Prepared) -> SourceReport:
         app = self.app
         now = app.now()
-        tagged, problems = self._posts(spec, result)
+        tagged, problems = prepared
         times = [p.published_at for p, _ in tagged if p.published_at is not None]
         newest = max(times) if times else None
         warnings = [*result.warnings, *problems]
@@ -234,7 +267,9 @@ class _Run:
             values["warnings"] = "\n".join(warnings) or None
             return values
 
-        added, updated, changed, _ = app.store.commit_source(spec.id, self.owner, tagged, state)
+        added, updated, changed, _ = app.store.commit_source(
+            spec.id, self.owner, list(tagged), state
+        )
         due = app.store.source_state(spec.id).get("due_at")
         return SourceReport(
             spec.id, result.status, posts_added=added, posts_updated=updated,

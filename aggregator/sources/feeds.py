@@ -18,14 +18,12 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-import multiprocessing
-import os
 import queue
 import re
 import threading
 import time
 from collections.abc import Iterator, Mapping, Sequence
-from concurrent.futures import Executor, ProcessPoolExecutor
+from concurrent.futures import Executor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -46,6 +44,7 @@ from aggregator.sources.http import (
     retry_after,
     status_error,
 )
+from aggregator.sources.pool import LazyProcessPool, worker_count
 
 REDIRECTS = frozenset({301, 302, 303, 307, 308})
 PERMANENT = frozenset({301, 308})
@@ -123,7 +122,11 @@ class _Response:
 
 
 class FeedFetcher:
-    """The ``Fetcher`` for ``kind: feed`` sources. Reusable; call ``close()`` when done."""
+    """The ``Fetcher`` for ``kind: feed`` sources. Reusable; call ``close()`` when done.
+
+    ``executor``: a (process) pool to parse in, shared with the caller; by default the fetcher
+    starts its own ``LazyProcessPool`` of ``parse_workers`` processes when it first needs it.
+    """
 
     def __init__(
         self,
@@ -131,20 +134,20 @@ class FeedFetcher:
         *,
         transport: httpx.AsyncBaseTransport | None = None,
         clock: Any = None,
+        executor: Executor | None = None,
     ) -> None:
         self.settings = settings
         self._transport = transport
         self._clock = clock or (lambda: datetime.now(UTC))
-        self._pool: ProcessPoolExecutor | None = None
-        self._pool_lock = threading.Lock()
+        self._shared = executor
+        self._own: LazyProcessPool | None = None
 
     # -- lifecycle --
 
     def close(self) -> None:
-        with self._pool_lock:
-            if self._pool is not None:
-                self._pool.shutdown(wait=True, cancel_futures=True)
-                self._pool = None
+        if self._own is not None:
+            self._own.shutdown(wait=True, cancel_futures=True)
+            self._own = None
 
     def __enter__(self) -> FeedFetcher:
         return self
@@ -152,19 +155,15 @@ class FeedFetcher:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    def _workers(self) -> int:
-        return self.settings.parse_workers or os.cpu_count() or 1
-
     def _executor(self, jobs: int) -> Executor | None:
-        """The process pool, or None to parse in a thread (one worker, or a small run)."""
-        if self._workers() <= 1 or jobs < SMALL_RUN:
+        """Where to parse: the shared pool, our own, or None (a thread) for small runs."""
+        if self._shared is not None:
+            return self._shared
+        if worker_count(self.settings.parse_workers) <= 1 or jobs < SMALL_RUN:
             return None
-        with self._pool_lock:
-            if self._pool is None:
-                ctx = multiprocessing.get_context("forkserver")
-                ctx.set_forkserver_preload(["aggregator.sources.feeds"])
-                self._pool = ProcessPoolExecutor(max_workers=self._workers(), mp_context=ctx)
-            return self._pool
+        if self._own is None:
+            self._own = LazyProcessPool(worker_count(self.settings.parse_workers))
+        return self._own
 
     # -- the Fetcher interface --
 
@@ -225,6 +224,7 @@ class _Run:
         self.loop: asyncio.AbstractEventLoop | None = None
         self.task: asyncio.Task[None] | None = None
         self.stopped = threading.Event()
+        self.parsing = asyncio.Semaphore(1)
 
     def run(self) -> None:
         try:
@@ -245,6 +245,10 @@ class _Run:
         if self.stopped.is_set():
             return
         overall = asyncio.Semaphore(self.s.http_concurrency)
+        # Few parses queued at once, so work the caller submits to a shared pool (normalizing
+        # what was parsed) is not stuck behind every parse of the run.
+        workers = int(getattr(self.executor, "workers", 1) or 1)
+        self.parsing = asyncio.Semaphore(workers + 1)
         per_host: dict[str, asyncio.Semaphore] = {}
         async with self.f._client() as client:
             tasks = []
@@ -413,7 +417,10 @@ class _Run:
         try:
             if self.executor is None:
                 return await asyncio.to_thread(parse_body, resp.body, resp.url, ctype)
-            return await loop.run_in_executor(self.executor, parse_body, resp.body, resp.url, ctype)
+            async with self.parsing:
+                return await loop.run_in_executor(
+                    self.executor, parse_body, resp.body, resp.url, ctype
+                )
         except BrokenProcessPool:
             raise FetchError(
                 f"{spec.id}: the parser process died while reading {resp.url}", source=spec.id,

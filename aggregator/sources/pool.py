@@ -1,0 +1,64 @@
+"""A process pool started on first use, so that runs with nothing to parse never pay for it.
+
+Feed parsing (``sources.feeds``) and normalizing + tagging (``collect``) share one pool, so a
+collection run uses every core with one set of worker processes. Workers are started with
+the ``forkserver`` method: never ``fork`` a process that runs threads (the fetch loop, the
+scheduler), and the server preloads the parsing modules once for every worker.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import threading
+from collections.abc import Callable
+from concurrent.futures import Executor, Future, ProcessPoolExecutor
+from typing import Any
+
+PRELOAD = ["aggregator.sources.feeds", "aggregator.normalize", "aggregator.tag"]
+
+
+def worker_count(setting: int) -> int:
+    """``parse_workers`` as a number of processes: 0 means one per CPU core."""
+    return setting if setting > 0 else (os.cpu_count() or 1)
+
+
+class LazyProcessPool(Executor):
+    """A ``ProcessPoolExecutor`` created on the first ``submit``."""
+
+    def __init__(
+        self,
+        workers: int,
+        initializer: Callable[..., object] | None = None,
+        initargs: tuple[Any, ...] = (),
+    ) -> None:
+        self.workers = workers
+        self._initializer = initializer
+        self._initargs = initargs
+        self._pool: ProcessPoolExecutor | None = None
+        self._lock = threading.Lock()
+
+    @property
+    def started(self) -> bool:
+        return self._pool is not None
+
+    def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Future[Any]:
+        with self._lock:
+            if self._pool is None:
+                ctx = multiprocessing.get_context("forkserver")
+                ctx.set_forkserver_preload(PRELOAD)
+                self._pool = ProcessPoolExecutor(
+                    max_workers=self.workers, mp_context=ctx,
+                    initializer=self._initializer, initargs=self._initargs,
+                )
+            pool = self._pool
+        return pool.submit(fn, *args, **kwargs)
+
+    def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
+        with self._lock:
+            pool, self._pool = self._pool, None
+        if pool is not None:
+            pool.shutdown(wait=wait, cancel_futures=cancel_futures)
+
+
+__all__ = ["LazyProcessPool", "worker_count"]
