@@ -21,8 +21,11 @@ import threading
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, urlsplit
+
+if TYPE_CHECKING:
+    from aggregator.models import RawItem
 
 TOO_MANY_REQUESTS = {  # the v2 429 body as quoted by a third-party note (see fixtures README)
     "title": "Too Many Requests", "detail": "Too Many Requests", "type": "about:blank", "status": 429,
@@ -143,6 +146,19 @@ def split_page(page: Mapping[str, Any], at: int, token: str) -> tuple[dict[str, 
         part["meta"] = {"result_count": len(ids), "newest_id": str(max(ids)), "oldest_id": str(min(ids))}
     first["meta"]["next_token"] = token
     return first, second
+
+
+def item_from_page(page: dict[str, Any], index: int = 0, source_id: str = "x:test") -> RawItem:
+    """A timeline item as the fetcher builds it: one post of a page with its own includes."""
+    from aggregator.models import RawItem
+    from aggregator.sources.x_payload import pick_includes
+
+    includes = {
+        key: {str(o.get("media_key" if key == "media" else "id")): o for o in page.get("includes", {}).get(key, [])}
+        for key in ("users", "tweets", "media")
+    }
+    tweet = page["data"][index]
+    return RawItem(source_id=source_id, kind="x", data={"tweet": tweet, "includes": pick_includes(tweet, includes)})
 
 
 def timeline_headers(shared: Path, remaining: str | None = None) -> dict[str, str]:

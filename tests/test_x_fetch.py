@@ -299,7 +299,7 @@ def test_suspended_account_is_a_warning_and_its_posts_are_flagged(shared: Path, 
         "resource_type": "user", "parameter": "username", "resource_id": "UNISFA_1",
         "type": "https://api.twitter.com/2/problems/resource-not-found"}]})
     from aggregator.normalize import normalize
-    from tests.test_x_normalize import item_from_page
+    from tests.fake_x_api import item_from_page
 
     store.sync_sources([x_spec("UNISFA_1")])
     earlier = normalize(item_from_page(twarc_page(shared, "two_tweets"), source_id="x:unisfa_1"), collected_at=RECORDED)

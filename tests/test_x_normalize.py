@@ -15,20 +15,9 @@ from aggregator.models import RawItem, SourceSpec
 from aggregator.normalize import normalize
 from aggregator.normalize.x import render_text, x_status_id
 from tests.conftest import ROOT, need
-from tests.fake_x_api import twarc_page
+from tests.fake_x_api import item_from_page, twarc_page
 
 NOW = datetime(2026, 11, 28, 5, 0, tzinfo=UTC)
-
-
-def item_from_page(page: dict[str, Any], index: int = 0, source_id: str = "x:test") -> RawItem:
-    from aggregator.sources.x_payload import pick_includes
-
-    includes = {
-        key: {str(o.get("media_key" if key == "media" else "id")): o for o in page.get("includes", {}).get(key, [])}
-        for key in ("users", "tweets", "media")
-    }
-    tweet = page["data"][index]
-    return RawItem(source_id=source_id, kind="x", data={"tweet": tweet, "includes": pick_includes(tweet, includes)})
 
 
 def test_retweet_is_shown_in_full_not_cut_short(shared: Path) -> None:
