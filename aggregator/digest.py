@@ -17,7 +17,6 @@ import socket
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from email.message import EmailMessage
 from email.utils import parseaddr
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, urljoin, urlsplit
@@ -25,7 +24,13 @@ from urllib.parse import quote, urljoin, urlsplit
 from aggregator.digest_lists import DigestList, load_digest_lists
 from aggregator.digest_render import Rendered, render_digest
 from aggregator.errors import DeliveryError
-from aggregator.mailer import SendFailed, SmtpSender, address_domain, build_message, sign_token
+from aggregator.mailer import (
+    SendFailed,
+    SmtpSender,
+    address_domain,
+    build_alternative_bytes,
+    sign_token,
+)
 from aggregator.mailer import secret_key as _secret_key
 from aggregator.models import parse_iso, utc
 
@@ -171,12 +176,13 @@ class Composer:
         host = urlsplit(self.app.config.settings.base_url).hostname or "localhost"
         return f"{self.dl.title.replace(chr(34), '')} <{self.dl.name}.{host}>"
 
-    def message(self, email: str, mid: str | None = None) -> EmailMessage:
+    def message(self, email: str, mid: str | None = None) -> bytes:
+        """The wire bytes of this recipient's message."""
         url = self.unsubscribe_url(email)
         html, text = self.rendered.personalize(email, url)
         mailto_to = self.dl.unsubscribe_mailto or parseaddr(self.dl.sender)[1]
         mailto = f"mailto:{mailto_to}?subject={quote(f'unsubscribe {self.dl.name} {email}')}"
-        return build_message(
+        return build_alternative_bytes(
             sender=self.dl.sender, to=email, subject=self.rendered.subject, text=text, html=html,
             date=self.app.now(), message_id=mid or message_id(self.dl, email, self.start, self.end),
             headers={

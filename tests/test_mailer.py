@@ -20,7 +20,13 @@ from hypothesis import strategies as st
 from aggregator.digest import send_digest
 from aggregator.digest_lists import get_list
 from aggregator.errors import DeliveryError
-from aggregator.mailer import SendFailed, SmtpSender, build_message, send_alert
+from aggregator.mailer import (
+    SendFailed,
+    SmtpSender,
+    build_alternative_bytes,
+    build_message,
+    send_alert,
+)
 from aggregator.settings import Settings
 from tests.conftest import need
 from tests.digest_support import (
@@ -170,3 +176,28 @@ def test_any_text_survives_the_mime_round_trip(subject: str, body: str) -> None:
     plain = back.get_body(preferencelist=("plain",))
     assert plain is not None
     assert plain.get_content().replace("\r\n", "\n").rstrip("\n") == body.rstrip("\n")
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    subject=st.text(min_size=1, max_size=80).map(lambda s: " ".join(s.split()) or "x"),
+    text=st.text(max_size=1500).map(lambda s: s.replace("\r", "")),
+    html=st.text(max_size=1500).map(lambda s: s.replace("\r", "")),
+)
+def test_the_fast_digest_mime_parses_like_the_library_built_one(subject: str, text: str, html: str) -> None:
+    common = {"sender": "Flux <a@example.org>", "to": "b@example.org", "subject": subject,
+              "text": text, "html": html, "date": NOW, "message_id": "<m@example.org>",
+              "headers": {"List-Id": "Résumé <l.example.org>"}}
+    fast = build_alternative_bytes(**common)  # type: ignore[arg-type]
+    slow = build_message(**common).as_bytes()  # type: ignore[arg-type]
+    assert fast.isascii() and max(len(line) for line in fast.split(b"\r\n")) <= 998
+    a = email.message_from_bytes(fast, policy=default)
+    b = email.message_from_bytes(slow, policy=default)
+    assert a.defects == [] and a.get_content_type() == "multipart/alternative"
+    for name in ("From", "To", "Subject", "Date", "Message-ID", "List-Id"):
+        assert str(a[name]) == str(b[name])
+    for kind in ("plain", "html"):
+        pa, pb = a.get_body(preferencelist=(kind,)), b.get_body(preferencelist=(kind,))
+        assert pa is not None and pb is not None and pa.defects == []
+        assert pa.get_content().replace("\r\n", "\n").rstrip("\n") == pb.get_content().replace(
+            "\r\n", "\n").rstrip("\n")

@@ -89,7 +89,7 @@ def _preview_send(
             raise UsageError(f"--to {to!r} is not an email address")
         msg = composer.message(to, f"<preview.{secrets.token_hex(12)}@{dl.name}.invalid>")
         if dry_run:
-            _write_eml(out / dl.name / f"{_safe(to)}.eml", msg.as_bytes())
+            _write_eml(out / dl.name / f"{_safe(to)}.eml", msg)
             return
         with SmtpSender(app.config.settings, app.env) as smtp:
             smtp.send(msg, dl.sender, to)
@@ -97,7 +97,7 @@ def _preview_send(
         return
     recipients = [r["email"] for r in app.store.subscribers(dl.name)] or list(dl.seed_subscribers)
     for email in recipients:
-        _write_eml(out / dl.name / f"{_safe(email)}.eml", composer.message(email).as_bytes())
+        _write_eml(out / dl.name / f"{_safe(email)}.eml", composer.message(email))
     click.echo(
         f"{dl.name}: {rendered.posts} posts since {start:%Y-%m-%d %H:%M} UTC;"
         f" wrote {len(recipients)} message(s) to {out / dl.name} (nothing sent)"
