@@ -59,7 +59,7 @@ def test_widget_cards_follow_the_post_card_rules(tmp_path: Path) -> None:
     assert '<div dir="auto" lang="ar">' in arabic
     assert re.search(r'<time datetime="\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ">', arabic)
     assert 'rel="noopener nofollow ugc"' in arabic  # the script adds target="_blank"
-    assert '<p class="w" data-r="hashtag">#UNMIK</p>' in arabic  # "Tagged because", on request
+    assert '<p class="w" data-r="hashtag">Tagged because it uses the hashtag <q>#UNMIK</q></p>' in arabic
     assert '<img src="../media/aa/bb.webp" alt="Patrol"' in html
     assert '<section aria-labelledby="h">' in html and '<ul role="list">' in html
 

@@ -51,6 +51,7 @@ STRINGS: dict[str, dict[str, str]] = {
         "language": "Français",
         "ago": "ago",
         "profile": "About the mission",
+        "also": "Also from",
     },
     "fr": {
         "skip": "Aller au contenu",
@@ -96,6 +97,7 @@ STRINGS: dict[str, dict[str, str]] = {
         "language": "English",
         "ago": "",
         "profile": "À propos de la mission",
+        "also": "Aussi publié par",
     },
 }
 

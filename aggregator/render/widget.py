@@ -44,23 +44,22 @@ def csp(css: str, script: str) -> str:
     )
 
 
-def _strings(mission: Mission) -> dict[str, dict[str, str]]:
-    """The widget's chrome in each language, applied by its script (options choose)."""
-    out: dict[str, dict[str, str]] = {}
-    for lang in ("en", "fr"):
-        s = STRINGS[lang]
-        out[lang] = {
-            "heading": t(lang, "latest_from", m=mission.acronym),
-            "pinned": s["pinned"],
-            "retweet": s["retweet"],
-            "reply": s["reply"],
-            "original": s["original"],
-            "tagged": s["tagged"],
-            "empty": s["empty_title"],
-            "more": f"{mission.acronym}{' :' if lang == 'fr' else ':'} {s['profile']}",
-            **{f"r-{k}": v for k, v in RULES[lang].items()},
-        }
-    return out
+def _french(mission: Mission) -> dict[str, str]:
+    """The widget's chrome in French, applied by its script when ``lang=fr`` (English is
+    what the document says without it)."""
+    s = STRINGS["fr"]
+    return {
+        "heading": t("fr", "latest_from", m=mission.acronym),
+        "pinned": s["pinned"],
+        "retweet": s["retweet"],
+        "reply": s["reply"],
+        "original": s["original"],
+        "tagged": s["tagged"],
+        "also": s["also"],
+        "empty": s["empty_title"],
+        "more": f"{mission.acronym} : {s['profile']}",
+        **{f"r-{k}": v for k, v in RULES["fr"].items()},
+    }
 
 
 def widget_cards(site: Site, mission: Mission) -> list[cards.Card]:
@@ -87,7 +86,7 @@ def render_widget(site: Site, mission: Mission) -> None:
         default_posts=max(1, min(MAX_POSTS, s.widget_posts)),
         retweets=s.show_retweets,
         replies=s.show_replies,
-        strings_json=json.dumps(_strings(mission), ensure_ascii=False, separators=(",", ":")),
+        french_json=json.dumps(_french(mission), ensure_ascii=False, separators=(",", ":")),
     )
     site.write(f"widget/{mission.slug}.html", html)
     site.write(f"api/{mission.slug}.json", json.dumps(api_document(site, mission, items), ensure_ascii=False, indent=1) + "\n")

@@ -1,16 +1,16 @@
 (function(){
 var d=document,h=d.documentElement,q=new URLSearchParams(location.search),c=h.classList;
-var L=JSON.parse(h.getAttribute('data-l'));
 function b(k,v){var s=q.get(k);return s===null?v:!/^(0|false|no|off)$/i.test(s)}
 var n=parseInt(q.get('posts')||h.dataset.n,10);if(!(n>=1))n=+h.dataset.n;n=Math.min(50,Math.max(1,n));
 var th=q.get('theme');if(th==='light'||th==='dark')c.add('t-'+th);
 if(b('compact',false))c.add('compact');
 if(!b('media',true))c.add('no-media');
 var rt=b('retweets',h.dataset.rt==='1'),re=b('replies',h.dataset.re==='1');
-var lang=q.get('lang')==='fr'?'fr':'en',T=L[lang];
-if(lang==='fr'){h.lang='fr';d.querySelectorAll('[data-i]').forEach(function(e){var s=T[e.getAttribute('data-i')];if(s)e.textContent=s})}
+var lang=q.get('lang')==='fr'?'fr':'en';
+if(lang==='fr'){var T=JSON.parse(h.getAttribute('data-fr'));h.lang='fr';d.querySelectorAll('[data-i]').forEach(function(e){var s=T[e.getAttribute('data-i')];if(s)e.textContent=s});
+d.querySelectorAll('.w').forEach(function(e){e.firstChild.data=T.tagged+' '+(T['r-'+e.getAttribute('data-r')]||'')+' '})}
 var hd=q.get('heading');if(hd)d.getElementById('h').textContent=hd.slice(0,80);
-if(b('reasons',false)){c.add('why');d.querySelectorAll('.w').forEach(function(e){var m=e.textContent;e.textContent=T.tagged+' '+(T['r-'+e.getAttribute('data-r')]||'')+(m?' “'+m+'”':'')+'.'})}
+if(b('reasons',false))c.add('why');
 d.querySelectorAll('a[href]').forEach(function(a){a.target='_blank'});
 var k=0;d.querySelectorAll('li').forEach(function(li){var ok=(rt||!li.classList.contains('rt'))&&(re||!li.classList.contains('re'))&&k<n;li.hidden=!ok;if(ok)k++});
 if(!k)d.getElementById('e').hidden=false;
