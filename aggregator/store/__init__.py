@@ -17,6 +17,7 @@ from sqlite_utils import Database
 from aggregator.errors import StoreError
 from aggregator.store.archive import ArchiveMixin
 from aggregator.store.editors import EditorsMixin
+from aggregator.store.immediate import ImmediateDatabase
 from aggregator.store.moderation import ModerationMixin
 from aggregator.store.posts import PostsMixin
 from aggregator.store.render import RenderMixin
@@ -48,13 +49,15 @@ class Store(PostsMixin, SourcesMixin, RenderMixin, ModerationMixin, EditorsMixin
             else:
                 self.path.parent.mkdir(parents=True, exist_ok=True)
                 conn = sqlite3.connect(str(self.path), check_same_thread=False, timeout=30)
-            self.db = Database(conn)
+            self.db = Database(conn) if readonly else ImmediateDatabase(conn)
             if not readonly:
                 self.db.execute("PRAGMA journal_mode=WAL")
                 self.db.execute("PRAGMA synchronous=NORMAL")
                 self.db.execute("PRAGMA foreign_keys=ON")
                 self.db.execute("PRAGMA busy_timeout=30000")
-                MIGRATIONS.apply(self.db)
+                if MIGRATIONS.pending(self.db):
+                    with self.db.atomic():  # one process migrates; the others wait, then see it done
+                        MIGRATIONS.apply(self.db)
         except sqlite3.DatabaseError as exc:
             raise StoreError(
                 f"cannot open the archive {self.path}: {exc}",

@@ -62,17 +62,24 @@ class SourcesMixin:
     # --- leases: one collector per source at a time ------------------------------------
 
     def acquire_leases(
-        self, source_ids: Iterable[str], owner: str, now: datetime, until: datetime
+        self, source_ids: Iterable[str], owner: str, now: datetime, until: datetime,
+        *, due_by: datetime | None = None,
     ) -> set[str]:
-        """Lease the sources that nobody else holds (or whose lease ran out); return those."""
+        """Lease the sources that nobody else holds (or whose lease ran out); return those.
+
+        With ``due_by``, only sources still due then: another collector may have fetched one
+        since the caller read the states (its new due time is checked under the write lock).
+        """
         got: set[str] = set()
+        due = "" if due_by is None else " AND (due_at IS NULL OR due_at <= ?)"
         with self.db.atomic():
             for sid in source_ids:
                 cur = self.db.execute(
                     "UPDATE sources SET lease_owner = ?, lease_until = ? WHERE id = ?"
                     " AND (lease_owner IS NULL OR lease_owner = ? OR lease_until IS NULL"
-                    " OR lease_until <= ?)",
-                    [owner, iso(until), sid, owner, iso(now)],
+                    " OR lease_until <= ?)" + due,
+                    [owner, iso(until), sid, owner, iso(now),
+                     *([] if due_by is None else [iso(due_by)])],
                 )
                 if cur.rowcount:
                     got.add(sid)
