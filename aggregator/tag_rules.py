@@ -28,9 +28,7 @@ CueKind = Literal[
 # "UN", "U.N." and "United Nations" all become one token that plain words cannot collide with
 # (French "un", Italian "un" stay words).
 UN_TOKEN = "unorg"
-_UN_RE = re.compile(
-    r"(?<![\w@#.])(?:U\.\s?N\.?(?![\w.])|UN(?![\w])|[Uu]nited\s+[Nn]ations|UNITED\s+NATIONS)"
-)
+_UN_RE = re.compile(r"U(?:\.\s?N\.?(?![\w.])|N(?!\w)|NITED\s+NATIONS|nited\s+[Nn]ations)|united\s+[Nn]ations")
 _TOKEN_RE = re.compile(r"[#@]?[\w\u0900-\u0DFF]+")
 _MARKS_RE = re.compile(r"[\u0300-\u036f\u0610-\u061a\u064b-\u065f\u0670\u06d6-\u06ed]")
 _ARABIC_RE = re.compile(r"[\u0600-\u06ff]")
@@ -42,11 +40,18 @@ MAX_GAP = 3
 
 def normalize(text: str) -> str:
     """Case- and accent-fold ``text`` and mark every spelling of "United Nations"."""
-    text = _UN_RE.sub(f" {UN_TOKEN} ", text).casefold()
+    text = _UN_RE.sub(_un, text).casefold()
     if not text.isascii():
         text = _MARKS_RE.sub("", unicodedata.normalize("NFKD", text))
         text = text.replace("\u0640", "")  # Arabic tatweel
     return text
+
+
+def _un(match: re.Match[str]) -> str:
+    start = match.start()
+    if start and (match.string[start - 1].isalnum() or match.string[start - 1] in "@#._"):
+        return match.group(0)  # "@UN" stays a handle, "#UN" a hashtag
+    return f" {UN_TOKEN} "
 
 
 def tokenize(text: str) -> list[str]:
@@ -114,6 +119,10 @@ class Index:
     hosts: dict[str, str] = field(default_factory=dict)  # host -> mission
     windows: dict[str, Window] = field(default_factory=dict)
     names: dict[str, str] = field(default_factory=dict)  # mission -> English name
+    starts: frozenset[str] = frozenset()  # every token a phrase can start with
+
+    def freeze(self) -> None:
+        self.starts = frozenset(self.phrases) | frozenset(self.gapped)
 
     def add_phrase(self, phrase: str, cue: Cue) -> None:
         if GAP in phrase:
@@ -177,6 +186,7 @@ def build_index(missions: Iterable[Mission], general: GeneralRules | None = None
     for mission in missions:
         _add_mission(index, mission)
     _add_general(index, general or GeneralRules())
+    index.freeze()
     return index
 
 

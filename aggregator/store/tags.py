@@ -37,6 +37,8 @@ class TaggablePost:
 
 
 def _list(value: str | None) -> tuple[str, ...]:
+    if not value or value == "[]":
+        return ()
     try:
         data = json.loads(value or "[]")
     except ValueError:
@@ -97,15 +99,20 @@ class TagsMixin:
         decisions: Mapping[str, Mapping[str, tuple[str, str]]],
     ) -> None:
         """Write new rule tags for (post id, sort_at, tags), decisions applied, in one transaction."""
+        rows = [
+            (post_id, t.mission, t.rule, t.matched, t.decided_by, sort_at)
+            for post_id, sort_at, tags in batch
+            for t in effective_tags(tags, decisions.get(post_id, {}))
+        ]
         with self.db.atomic():
-            for post_id, sort_at, tags in batch:
-                final = effective_tags(tags, decisions.get(post_id, {}))
-                self.db.execute("DELETE FROM post_tags WHERE post_id = ?", [post_id])
-                self.db.conn.executemany(
-                    "INSERT INTO post_tags (post_id, mission, rule, matched, decided_by, sort_at)"
-                    " VALUES (?, ?, ?, ?, ?, ?)",
-                    [(post_id, t.mission, t.rule, t.matched, t.decided_by, sort_at) for t in final],
-                )
+            for chunk in _chunks([post_id for post_id, _, _ in batch], 500):
+                marks = ",".join("?" * len(chunk))
+                self.db.execute(f"DELETE FROM post_tags WHERE post_id IN ({marks})", list(chunk))
+            self.db.conn.executemany(
+                "INSERT INTO post_tags (post_id, mission, rule, matched, decided_by, sort_at)"
+                " VALUES (?, ?, ?, ?, ?, ?)",
+                rows,
+            )
 
 
 def _chunks(items: Sequence[str], size: int) -> Iterator[Sequence[str]]:
