@@ -28,19 +28,13 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from benchmarks._report import write_section  # noqa: E402
-
 from aggregator.app import make_app  # noqa: E402
 from aggregator.config import load_config  # noqa: E402
 from aggregator.retag import retag  # noqa: E402
 from aggregator.tag import Tagger  # noqa: E402
+from benchmarks._report import write_section  # noqa: E402
 
-FILLER = (
-    "the council met on tuesday to discuss the report and its recommendations for the coming "
-    "months while partners called for more funding humanitarian access remains difficult in "
-    "several districts after heavy rains and insecurity on the main roads local leaders said "
-    "schools reopened and clinics received supplies vaccines were delivered by road and air"
-).split()
+FILLER = ["the", "council", "met", "on", "tuesday", "to", "discuss", "the", "report", "and", "its", "recommendations", "for", "the", "coming", "months", "while", "partners", "called", "for", "more", "funding", "humanitarian", "access", "remains", "difficult", "in", "several", "districts", "after", "heavy", "rains", "and", "insecurity", "on", "the", "main", "roads", "local", "leaders", "said", "schools", "reopened", "and", "clinics", "received", "supplies", "vaccines", "were", "delivered", "by", "road", "and", "air"]
 NAMED = ["UNMISS", "MINUSCA", "MONUSCO", "UNIFIL", "UNISFA", "UNFICYP", "Minusma", "UNAMID",
          "the UN Interim Force in Lebanon", "la MONUSCO", "MONUC", "ONUCI", "UNMIK-ut"]
 PLACES = ["Bentiu", "Malakal", "Goma", "Bunia", "Bambari", "Kidal", "Gao", "Naqoura", "Abyei",
@@ -160,6 +154,7 @@ def main() -> None:
         app.close()
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
+    assert dry.posts_changed == applied.posts_changed
     print(f"retag --dry-run {dry_s:.1f} s; retag {apply_s:.1f} s "
           f"({applied.posts_changed:,} posts changed, archive {size_mb:.0f} MB)")
     rows = [
