@@ -258,6 +258,8 @@ class _Run:
         warnings = [*result.warnings, *problems]
         row = app.store.source_state(spec.id)
 
+        written: dict[str, Any] = {}
+
         def state(added: int, updated: int) -> dict[str, Any]:
             values = schedule.after_success(
                 row, result, posts_added=added, newest_post_at=newest, now=now,
@@ -265,12 +267,13 @@ class _Run:
             )
             values.update(_fetch_state(result))
             values["warnings"] = "\n".join(warnings) or None
+            written.update(values)
             return values
 
         added, updated, changed, _ = app.store.commit_source(
             spec.id, self.owner, list(tagged), state
         )
-        due = app.store.source_state(spec.id).get("due_at")
+        due = written.get("due_at")
         return SourceReport(
             spec.id, result.status, posts_added=added, posts_updated=updated,
             next_due=_parse(due), missions_changed=frozenset(changed),
