@@ -56,6 +56,8 @@ ID_FIELDS: tuple[tuple[str, str], ...] = (
 
 
 def _count(value: Any) -> int:
+    if not value or value == "[]":
+        return 0
     try:
         return len(json.loads(value)) if isinstance(value, str) else len(value or [])
     except ValueError:
@@ -63,6 +65,8 @@ def _count(value: Any) -> int:
 
 
 def _join(value: Any) -> str:
+    if not value or value == "[]":
+        return ""
     try:
         items = json.loads(value) if isinstance(value, str) else value
     except ValueError:
@@ -135,10 +139,10 @@ def write_records(
     names = list(fields)
     n = 0
     if fmt == "csv":
-        writer = csv.DictWriter(out, fieldnames=names, extrasaction="ignore", lineterminator="\r\n")
-        writer.writeheader()
+        writer = csv.writer(out, lineterminator="\r\n")
+        writer.writerow(names)
         for rec in records:
-            writer.writerow(rec)
+            writer.writerow([rec.get(k) for k in names])
             n += 1
     elif fmt == "jsonl":
         for rec in records:

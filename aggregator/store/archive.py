@@ -48,11 +48,14 @@ class ArchiveMixin:
             return cur.rowcount > 0
 
     def backup_to(self, target: Path) -> dict[str, int]:
-        """Write a consistent, compacted copy of the live archive to ``target``.
+        """Write a consistent copy of the live archive to ``target``, then check it.
 
-        ``VACUUM INTO`` reads one snapshot of the database (writers in WAL mode carry on
-        meanwhile) and writes a self-contained file; the copy is then checked with
-        ``PRAGMA integrity_check``. Returns counts from the copy.
+        SQLite's online backup API copies the database page by page in one step, from one
+        read snapshot (writers in WAL mode carry on meanwhile), so rowids, the full-text
+        index and every table stay exactly as they were. The copy is written beside the
+        target and renamed into place only after ``PRAGMA integrity_check`` says ok.
+        ``VACUUM INTO`` would compact the file but may renumber the implicit rowids that
+        the full-text index points at, so it is not used.
         """
         target = target.resolve()
         if target.exists():
@@ -62,21 +65,40 @@ class ArchiveMixin:
         if target == self.path.resolve():
             raise UsageError("the backup cannot overwrite the archive itself", hint="choose another path")
         target.parent.mkdir(parents=True, exist_ok=True)
+        partial = target.with_name(f".{target.name}.partial")
+        partial.unlink(missing_ok=True)
         try:
-            self.db.execute("VACUUM INTO ?", [str(target)])
+            dest = sqlite3.connect(str(partial))
+            try:
+                self.db.conn.backup(dest)
+                dest.execute("PRAGMA journal_mode=DELETE")  # one self-contained file
+            finally:
+                dest.close()
+            counts = verify_copy(partial)
+            partial.rename(target)
         except sqlite3.DatabaseError as exc:
-            target.unlink(missing_ok=True)
-            raise StoreError(f"backup to {target} failed: {exc}", hint="check free disk space and permissions") from exc
-        return verify_copy(target)
+            raise StoreError(
+                f"backup to {target} failed: {exc}", hint="check free disk space and permissions"
+            ) from exc
+        finally:
+            partial.unlink(missing_ok=True)
+        return counts
 
 
 def verify_copy(path: Path) -> dict[str, int]:
-    """Open a copy read-only, run ``integrity_check``, and count its posts and tables."""
-    conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    """Open a copy read-only, run ``integrity_check`` and the FTS5 integrity check, count."""
+    conn = sqlite3.connect(f"file:{path}?mode=rw", uri=True)
     try:
         result = conn.execute("PRAGMA integrity_check").fetchone()[0]
         if result != "ok":
             raise StoreError(f"the copy at {path} is damaged: {result}", hint="make the backup again")
+        try:  # the full-text index agrees with the posts it indexes (reads only)
+            conn.execute("INSERT INTO posts_fts(posts_fts, rank) VALUES ('integrity-check', 1)")
+        except sqlite3.DatabaseError as exc:
+            raise StoreError(
+                f"the full-text index of {path} does not match its posts: {exc}",
+                hint="rebuild it in the copy: INSERT INTO posts_fts(posts_fts) VALUES ('rebuild')",
+            ) from exc
         posts = conn.execute("SELECT COUNT(*) FROM posts").fetchone()[0]
         tables = conn.execute("SELECT COUNT(*) FROM sqlite_master WHERE type = 'table'").fetchone()[0]
     finally:

@@ -111,9 +111,12 @@ def _build(plan: SearchPlan, sort: Sort, include_hidden: bool) -> _Sql:
     params: list[Any] = []
     frm = "posts p LEFT JOIN moderation m ON m.post_id = p.id"
     ranked = plan.match is not None and sort == "relevance"
-    if plan.match is not None:
+    if plan.match is not None and ranked:
         frm = "posts_fts f JOIN posts p ON p.rowid = f.rowid LEFT JOIN moderation m ON m.post_id = p.id"
         where.append("f.posts_fts MATCH ?")
+        params.append(plan.match)
+    elif plan.match is not None:  # newest first: walk posts_sort, probe the set of matches
+        where.append("p.rowid IN (SELECT rowid FROM posts_fts WHERE posts_fts MATCH ?)")
         params.append(plan.match)
     if plan.exclude is not None:
         where.append("p.rowid NOT IN (SELECT rowid FROM posts_fts WHERE posts_fts MATCH ?)")
@@ -134,8 +137,16 @@ def _build(plan: SearchPlan, sort: Sort, include_hidden: bool) -> _Sql:
         params.append(plan.until)
     if not include_hidden:
         where.append(f"({VISIBLE})")
-    order = "f.rank, p.rowid" if ranked else "p.sort_at DESC, p.id DESC"
+    # Newest first follows the posts_sort index exactly: (sort_at DESC, rowid ASC).
+    order = "f.rank, p.rowid" if ranked else "p.sort_at DESC, p.rowid"
     return _Sql(frm, where, params, order)
+
+
+def _text_only(plan: SearchPlan) -> bool:
+    return (
+        plan.match is not None and plan.exclude is None and not plan.filters
+        and not plan.negated and plan.since is None and plan.until is None
+    )
 
 
 def encode_cursor(data: dict[str, Any]) -> str:
@@ -183,9 +194,11 @@ class SearchMixin:
         if state and state.get("sort") != sort:
             raise UsageError("the page cursor belongs to another sort order", hint="start again")
         offset = 0
+        if sort == "relevance" and _text_only(plan):
+            return self._ranked_page(plan, limit, int(state.get("offset", 0)), include_hidden, snippets)
         if sort == "newest" and "at" in state:
-            q.where.append("(p.sort_at < ? OR (p.sort_at = ? AND p.id < ?))")
-            q.params += [state["at"], state["at"], state.get("id", "")]
+            q.where.append("(p.sort_at < ? OR (p.sort_at = ? AND p.rowid > ?))")
+            q.params += [state["at"], state["at"], int(state.get("rowid", 0))]
         elif sort == "relevance":
             offset = int(state.get("offset", 0))
         sql = q.text(_COLUMNS) + f" ORDER BY {q.order} LIMIT ? OFFSET ?"
@@ -200,10 +213,56 @@ class SearchMixin:
         if more and rows:
             last = rows[-1]
             nxt = encode_cursor(
-                {"sort": sort, "at": last["sort_at"], "id": last["id"]}
+                {"sort": sort, "at": last["sort_at"], "rowid": last["rowid"]}
                 if sort == "newest" else {"sort": sort, "offset": offset + limit}
             )
         return SearchPage(rows=rows, next_cursor=nxt, sort=sort)
+
+    def _ranked_page(
+        self, plan: SearchPlan, limit: int, offset: int, include_hidden: bool, snippets: bool
+    ) -> SearchPage:
+        """Relevance without filters: rank in FTS5 alone (the floor), then read the few rows.
+
+        Hidden and removed posts are rare, so the top ``want`` ranks are fetched with a
+        margin and the fetch is widened only when too many of them were not visible.
+        """
+        want = offset + limit + 1
+        fetch = want + want // 4 + 10
+        while True:
+            ranked = self._run(
+                "SELECT rowid FROM posts_fts WHERE posts_fts MATCH ? ORDER BY rank LIMIT ?",
+                [plan.match, fetch],
+            ).fetchall()
+            ids = [r[0] for r in ranked]
+            rows = self._rows_by_rowid(ids, include_hidden)
+            if len(rows) >= want or len(ids) < fetch:
+                break
+            fetch *= 4
+        rows = rows[offset:want]
+        more = len(rows) > limit
+        rows = rows[:limit]
+        if snippets:
+            self._add_snippets(plan, rows)
+        nxt = encode_cursor({"sort": "relevance", "offset": offset + limit}) if more else None
+        return SearchPage(rows=rows, next_cursor=nxt, sort="relevance")
+
+    def _rows_by_rowid(self, ids: list[int], include_hidden: bool) -> list[dict[str, Any]]:
+        if not ids:
+            return []
+        visible = "" if include_hidden else f" AND ({VISIBLE})"
+        found: dict[int, dict[str, Any]] = {}
+        for i in range(0, len(ids), 500):
+            chunk = ids[i : i + 500]
+            cur = self._run(
+                f"SELECT {_COLUMNS} FROM posts p LEFT JOIN moderation m ON m.post_id = p.id"
+                f" WHERE p.rowid IN ({','.join('?' * len(chunk))}){visible}",
+                chunk,
+            )
+            cols = [d[0] for d in cur.description]
+            for r in cur.fetchall():
+                row = dict(zip(cols, r, strict=True))
+                found[row["rowid"]] = row
+        return [found[i] for i in ids if i in found]
 
     def _add_snippets(self, plan: SearchPlan, rows: list[dict[str, Any]]) -> None:
         found: dict[int, tuple[str, str]] = {}
