@@ -29,10 +29,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from aggregator import archive  # noqa: E402
-from aggregator.search import parse  # noqa: E402
-from aggregator.store import Store  # noqa: E402
-from benchmarks._report import write_section  # noqa: E402
+from aggregator import archive
+from aggregator.search import parse
+from aggregator.store import Store
+from benchmarks._report import write_section
 
 CACHE = Path(os.environ.get("BENCH_CACHE", "/tmp/aggregator-bench"))
 VERSION = 2  # bump when the generator changes, so cached archives are rebuilt
