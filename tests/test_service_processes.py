@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import shutil
 import signal
 import sqlite3
 import subprocess
 import time
 from collections.abc import Callable
 from pathlib import Path
+
+import pytest
 
 from tests.test_crash_harness import RollingFeed
 from tests.test_service_support import write_project
@@ -87,3 +90,17 @@ def test_collect_beside_run_never_fetches_a_source_twice_in_one_due_window(
             service.communicate(timeout=30)
         assert service.returncode == 0
         assert feed.requests == {n: 1 for n in NAMES}, feed.requests
+
+
+def test_the_systemd_unit_example_verifies(tmp_path: Path) -> None:
+    analyze = shutil.which("systemd-analyze")
+    if analyze is None:
+        pytest.skip("systemd-analyze is not installed (the unit is checked where it is)")
+    unit = (ROOT / "deploy" / "aggregator.service").read_text(encoding="utf-8")
+    assert "ExecStart=/srv/aggregator/.venv/bin/aggregator run" in unit
+    local = tmp_path / "aggregator.service"  # the example's paths, pointed at this checkout
+    local.write_text(unit.replace("/srv/aggregator", str(ROOT)), encoding="utf-8")
+    out = subprocess.run([analyze, "verify", str(local)], capture_output=True, text=True,
+                         timeout=60)
+    assert out.returncode == 0, out.stderr
+    assert "aggregator.service" not in out.stderr, out.stderr
