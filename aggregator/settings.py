@@ -119,7 +119,7 @@ def setting_fields() -> list[tuple[str, Any, str, str]]:
     return out
 
 
-SECTIONS = ("http", "x", "smtp", "serve", "media", "digest", "ops")
+SECTIONS = ("http", "x", "smtp", "serve", "media", "digest", "ops", "service")
 
 
 def display_key(name: str) -> str:
