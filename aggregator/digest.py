@@ -17,7 +17,8 @@ import socket
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from email.utils import parseaddr
+from email.utils import format_datetime, parseaddr
+from functools import cached_property
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, urljoin, urlsplit
 
@@ -28,7 +29,8 @@ from aggregator.mailer import (
     SendFailed,
     SmtpSender,
     address_domain,
-    build_alternative_bytes,
+    alternative_body,
+    header_block,
     sign_token,
 )
 from aggregator.mailer import secret_key as _secret_key
@@ -180,19 +182,24 @@ class Composer:
         """The wire bytes of this recipient's message."""
         url = self.unsubscribe_url(email)
         html, text = self.rendered.personalize(email, url)
+        mid = mid or message_id(self.dl, email, self.start, self.end)
         mailto_to = self.dl.unsubscribe_mailto or parseaddr(self.dl.sender)[1]
         mailto = f"mailto:{mailto_to}?subject={quote(f'unsubscribe {self.dl.name} {email}')}"
-        return build_alternative_bytes(
-            sender=self.dl.sender, to=email, subject=self.rendered.subject, text=text, html=html,
-            date=self.app.now(), message_id=mid or message_id(self.dl, email, self.start, self.end),
-            headers={
-                "List-Id": self.list_id(),
-                "List-Unsubscribe": f"<{mailto}>, <{url}>",
-                "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
-                "Auto-Submitted": "auto-generated",
-                "Content-Language": self.dl.language,
-            },
-        )
+        own = header_block([
+            ("To", email), ("Date", format_datetime(self.app.now())), ("Message-ID", mid),
+            ("List-Unsubscribe", f"<{mailto}>, <{url}>"),
+        ])
+        content_type, body = alternative_body(mid, text, html)
+        return self.shared_headers + own + content_type + b"\r\n" + body
+
+    @cached_property
+    def shared_headers(self) -> bytes:
+        """The headers every recipient's message has in common, encoded once."""
+        return header_block([
+            ("From", self.dl.sender), ("Subject", self.rendered.subject), ("MIME-Version", "1.0"),
+            ("List-Id", self.list_id()), ("List-Unsubscribe-Post", "List-Unsubscribe=One-Click"),
+            ("Auto-Submitted", "auto-generated"), ("Content-Language", self.dl.language),
+        ])
 
 
 def secret_for(app: App) -> bytes:
