@@ -124,3 +124,48 @@ def test_only_the_same_password_verifies(password: str, other: str) -> None:
 @given(st.text(max_size=80))
 def test_malformed_stored_hashes_never_verify(stored: str) -> None:
     assert verify_password("anything", stored) is False
+
+
+def test_black_box_serve_turns_the_moderation_page_on(tmp_path: Path) -> None:
+    import socket
+    import time
+    import urllib.error
+    import urllib.request
+
+    config = write_project(tmp_path)
+    exe = str(ROOT / ".venv" / "bin" / "aggregator")
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    (tmp_path / "output").mkdir()
+    server = subprocess.Popen(
+        [exe, "--config", str(config), "serve", "--host", "127.0.0.1", "--port", str(port)],
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+    )
+
+    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))  # never a proxy
+
+    def status(path: str) -> int:
+        try:
+            with opener.open(f"http://127.0.0.1:{port}{path}", timeout=5) as r:
+                return int(r.status)
+        except urllib.error.HTTPError as exc:
+            return exc.code
+
+    try:
+        for _ in range(100):
+            try:
+                status("/")
+                break
+            except urllib.error.URLError:
+                time.sleep(0.1)
+        assert status("/moderation/sign-in") == 404  # off: no editors yet
+        added = subprocess.run(
+            [exe, "--config", str(config), "editors", "add", "ana", "--password-stdin"],
+            input=PASSWORD + "\n", capture_output=True, text=True, timeout=60, check=False,
+        )
+        assert added.returncode == 0, added.stderr
+        assert status("/moderation/sign-in") == 200
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
