@@ -278,6 +278,8 @@ class Tagger:
                 continue
             if not (reading.context or ev.bound):
                 continue
+            if reading.elsewhere and not ev.bound:
+                continue  # "UNHCR says South Sudan's refugees...": another UN body's story
             if code in reading.lookalike_of and not (reading.un and reading.force):
                 continue  # "AMIS troops in Darfur": the look-alike, not the mission
             if named and not ev.bound:

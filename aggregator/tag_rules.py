@@ -138,7 +138,8 @@ class Index:
             bucket = self.phrases.setdefault(variant[0], [])
             for known, cues in bucket:
                 if known == variant:
-                    if cue not in cues:
+                    # "Mali" and "Malí" are one phrase: keep one cue per mission and kind.
+                    if not any(c.mission == cue.mission and c.kind == cue.kind for c in cues):
                         cues.append(cue)
                     break
             else:
@@ -158,7 +159,7 @@ class Index:
         key = "".join(phrase_tokens(tag))
         if key:
             cues = self.hashtags.setdefault(key, [])
-            if cue not in cues:
+            if not any(c.mission == cue.mission and c.kind == cue.kind for c in cues):
                 cues.append(cue)
 
     def add_mention(self, handle: str, cue: Cue) -> None:

@@ -91,3 +91,23 @@ def test_check_passes_on_the_shipped_files_as_a_subprocess() -> None:
                           capture_output=True, text=True, timeout=60, cwd=ROOT)
     assert proc.returncode == 0, proc.stderr
     assert "18 missions (11 active)" in proc.stdout
+
+
+def test_no_mission_file_repeats_a_key() -> None:
+    """YAML keeps the last of two equal keys silently; a repeated place would hide a weight."""
+
+    class Strict(yaml.SafeLoader):
+        pass
+
+    repeats: list[str] = []
+
+    def mapping(loader: yaml.SafeLoader, node: yaml.MappingNode, deep: bool = False) -> object:
+        keys = [loader.construct_object(k, deep=deep) for k, _ in node.value]
+        repeats.extend(f"{node.start_mark.name}: {k}" for k in set(keys) if keys.count(k) > 1)
+        return yaml.SafeLoader.construct_mapping(loader, node, deep)
+
+    Strict.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, mapping)
+    for path in sorted(FEEDS.glob("*.yaml")):
+        with path.open(encoding="utf-8") as fh:
+            yaml.load(fh, Loader=Strict)
+    assert repeats == []
