@@ -52,6 +52,9 @@ STRINGS: dict[str, dict[str, str]] = {
         "ago": "ago",
         "profile": "About the mission",
         "also": "Also from",
+        "status_active": "active",
+        "status_closed": "closed",
+        "jump": "Jump to the latest posts",
     },
     "fr": {
         "skip": "Aller au contenu",
@@ -98,6 +101,9 @@ STRINGS: dict[str, dict[str, str]] = {
         "ago": "",
         "profile": "À propos de la mission",
         "also": "Aussi publié par",
+        "status_active": "en cours",
+        "status_closed": "terminée",
+        "jump": "Aller aux dernières publications",
     },
 }
 
