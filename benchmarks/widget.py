@@ -102,8 +102,8 @@ def main() -> None:
         "| posts | widget document | gzip | loader `embed.js` | gzip | `api/<m>.json` | render one mission |",
         "| ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
     ]
-    for n, r in rows:
-        lines.append(f"| {n} | {r['doc']:,} B | {r['doc_gz']:,} B | {r['loader']:,} B | {r['loader_gz']:,} B "
+    for label, r in rows:
+        lines.append(f"| {label} | {r['doc']:,} B | {r['doc_gz']:,} B | {r['loader']:,} B | {r['loader_gz']:,} B "
                      f"| {r['api']:,} B | {r['render_ms']} ms |")
     lines += [
         "",

@@ -198,6 +198,8 @@ def test_serve_command_serves_the_rendered_site(tmp_path: Path, project_root: Pa
                     raise
                 time.sleep(0.1)
         assert "United Nations Interim Administration Mission in Kosovo" in body
+        with urllib.request.urlopen(url.group(0) + "feeds/unmik.rss", timeout=5) as feed:
+            assert feed.headers["Content-Type"].startswith("application/rss+xml")
     finally:
         proc.terminate()
         proc.wait(timeout=10)

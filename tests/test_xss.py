@@ -160,7 +160,11 @@ def site(tmp_path: Path) -> Iterator[str]:
 
 
 def _watch(b: Any, page: Any, fired: list[Any]) -> None:
-    page.on("dialog", lambda d: (fired.append(("dialog", d.message)), d.dismiss()))
+    def dialog(d: Any) -> None:
+        fired.append(("dialog", d.message))
+        d.dismiss()
+
+    page.on("dialog", dialog)
     page.on("popup", lambda p: fired.append(("popup", p.url)))
 
 
@@ -184,12 +188,13 @@ def _exercise(page: Any) -> None:
 
 
 def _scheme_problems(frame: Any) -> list[str]:
-    return frame.evaluate(
+    found: list[str] = frame.evaluate(
         """() => Array.from(document.querySelectorAll('[href],[src],[action],[formaction],[data],[srcdoc]'))
              .flatMap(el => ['href','src','action','formaction','data','srcdoc'].map(a => [a, el.getAttribute(a)]))
              .filter(([a, v]) => v !== null && (a === 'srcdoc' || a === 'formaction' || /^\\s*(javascript|data|vbscript):/i.test(v)))
              .map(([a, v]) => a + '=' + v)"""
     )
+    return found
 
 
 def test_no_payload_runs_in_pages_or_widget(site: str, chromium_path: str, tmp_path: Path) -> None:

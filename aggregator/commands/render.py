@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import mimetypes
+
 import click
 
 from aggregator.app import make_app
@@ -37,6 +39,9 @@ def serve(ctx: Context, host: str | None, port: int | None) -> None:
     """Serve output/ and the dynamic routes over HTTP until interrupted."""
     from aggregator.web import serve as make_server
 
+    # The feeds' own types, so a browser or reader fetching them from `serve` gets them right.
+    mimetypes.add_type("application/rss+xml", ".rss")
+    mimetypes.add_type("application/atom+xml", ".xml")
     settings = ctx.config.settings
     host = host or settings.serve_host
     port = settings.serve_port if port is None else port
