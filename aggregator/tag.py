@@ -332,6 +332,10 @@ class Tagger:
 
     def _author_owner(self, author: str) -> Tag | None:
         """An author that is a mission ("UNMISS", "@unamidnews") makes it the default."""
+        handle = author.strip().lstrip("@").casefold()
+        owners = {c.mission for c in self.index.mentions.get(handle, ()) if c.mission}
+        if len(owners) == 1:
+            return Tag(mission=owners.pop(), rule="own_source", matched=f"@{author.lstrip('@')}")
         reading = self.read(normalize(author))
         named = [(code, ev) for code, ev in reading.missions.items()
                  if any(c.kind in ("name", "mention", "hashtag") for c in ev.strong)]

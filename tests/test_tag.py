@@ -160,6 +160,9 @@ def test_tag_reads_a_post_and_its_entities(tagger: Tagger) -> None:
     spec = SourceSpec(id="x:unifil_", kind="x", name="UNIFIL", mission="UNIFIL", handle="UNIFIL_")
     plain = Post(**{**post.__dict__, "mentions": ()})
     assert [(t.mission, t.rule) for t in tagger.tag(plain, spec)] == [("UNIFIL", "own_source")]
+    # An account of a mission seen through a general source (a list, a bridge) is its own.
+    by_mission = Post(**{**plain.__dict__, "author": "UNAMID", "author_handle": "unamidnews"})
+    assert [(t.mission, t.rule) for t in tagger.tag(by_mission)] == [("UNAMID", "own_source")]
 
 
 def test_every_tag_explains_itself(tagger: Tagger) -> None:
