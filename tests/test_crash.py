@@ -205,3 +205,19 @@ def test_negative_control_a_cursor_saved_before_its_posts_fails_the_check(
     tally = crash_runs(config, db, rolling, tmp_path, runs=6, broken=True, stop_early=True)
     assert tally.killed_between >= 1
     assert any("saved but" in p for p in tally.problems), tally
+
+
+def test_sigterm_inside_a_write_transaction_finishes_that_source_then_exits_0(
+    tmp_path: Path, rolling: RollingFeed, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    config, db = _project(tmp_path, rolling)
+    monkeypatch.setenv("CRASH_HARNESS_PAUSE", "0.4")  # read by the harness wrapper only
+    service = Service(config, tmp_path / "marker.txt", tmp_path / "service.log")
+    service.wait_for("tx", 1)
+    service.proc.send_signal(signal.SIGTERM)
+    assert service.proc.wait(timeout=15) == 0
+    lines = service.new_lines()
+    assert lines[-1] == "committed", "the source in progress was committed"
+    assert lines.count("tx") == lines.count("committed"), "no source left half-written"
+    assert lines[lines.index("tx"):].count("tx") == 1, "no other source started after SIGTERM"
+    assert cursor_problems(db, rolling) == []
