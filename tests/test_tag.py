@@ -200,3 +200,14 @@ def _shared_tagger() -> Tagger:
         found, _ = load_missions_dir(FEEDS, [])
         _CACHE["t"] = Tagger(found.values(), general_rules_from(read_general_rules(FEEDS)))
     return _CACHE["t"]
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.one_of(
+    st.text(max_size=120),
+    st.builds(lambda y, m, d, sep: f"https://example.org/{y}{sep}{m:02d}{sep}{d:02d}/story",
+              st.integers(1900, 2099), st.integers(0, 13), st.integers(0, 32), st.sampled_from("-/_")),
+))
+def test_url_dates_never_fail_and_give_an_ordered_range(url: str) -> None:
+    found = url_date(url)
+    assert found is None or found[0] <= found[1]
