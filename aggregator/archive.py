@@ -10,6 +10,7 @@ plain ``datasette`` from the schema's ``DESCRIPTIONS``.
 from __future__ import annotations
 
 import csv
+import io
 import json
 from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping
@@ -132,29 +133,50 @@ class Tally:
             yield rec
 
 
-def write_records(
-    records: Iterable[dict[str, Any]], out: TextIO, fmt: str, fields: Iterable[str]
-) -> int:
-    """Write ``records`` as csv, jsonl or json (an array), one at a time; return the count."""
+def lines(records: Iterable[dict[str, Any]], fmt: str, fields: Iterable[str]) -> Iterator[str]:
+    """Serialize ``records`` as csv, jsonl or json (an array), one piece of text at a time."""
     names = list(fields)
-    n = 0
     if fmt == "csv":
-        writer = csv.writer(out, lineterminator="\r\n")
+        buf = io.StringIO()
+        writer = csv.writer(buf, lineterminator="\r\n")
         writer.writerow(names)
         for rec in records:
             writer.writerow([rec.get(k) for k in names])
-            n += 1
+            if buf.tell() > 65536:
+                yield buf.getvalue()
+                buf.seek(0)
+                buf.truncate()
+        yield buf.getvalue()
     elif fmt == "jsonl":
         for rec in records:
-            out.write(json.dumps({k: rec.get(k) for k in names}, ensure_ascii=False) + "\n")
-            n += 1
+            yield json.dumps({k: rec.get(k) for k in names}, ensure_ascii=False) + "\n"
     else:
-        out.write("[")
+        sep = "["
         for rec in records:
-            out.write(("," if n else "") + "\n" + json.dumps({k: rec.get(k) for k in names}, ensure_ascii=False))
-            n += 1
-        out.write("\n]\n" if n else "]\n")
-    return n
+            yield sep + "\n" + json.dumps({k: rec.get(k) for k in names}, ensure_ascii=False)
+            sep = ","
+        yield "]\n" if sep == "[" else "\n]\n"
+
+
+def write_records(
+    records: Iterable[dict[str, Any]], out: TextIO, fmt: str, fields: Iterable[str]
+) -> int:
+    """Write ``records`` to ``out`` (constant memory); return how many were written."""
+    counted = _Counted(records)
+    for text in lines(counted, fmt, fields):
+        out.write(text)
+    return counted.n
+
+
+class _Counted:
+    def __init__(self, records: Iterable[dict[str, Any]]) -> None:
+        self.records = records
+        self.n = 0
+
+    def __iter__(self) -> Iterator[dict[str, Any]]:
+        for rec in self.records:
+            self.n += 1
+            yield rec
 
 
 def readme(

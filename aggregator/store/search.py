@@ -322,5 +322,15 @@ class SearchMixin:
         out.month.sort()
         return out
 
+    def search_post(self, post_id: str) -> dict[str, Any] | None:
+        """One post with its missions, editor flags and tombstone (for permalinks)."""
+        cur = self._run(
+            f"SELECT {_COLUMNS}, p.html FROM posts p LEFT JOIN moderation m ON m.post_id = p.id"
+            " WHERE p.id = ?",
+            [post_id],
+        )
+        row = cur.fetchone()
+        return dict(zip([d[0] for d in cur.description], row, strict=True)) if row else None
+
     def source_names(self) -> dict[str, str]:
         return {r[0]: r[1] for r in self.db.execute("SELECT id, name FROM sources").fetchall()}

@@ -1,0 +1,198 @@
+"""The archive's search page in ``aggregator serve``: query box, facets, histogram, results,
+permalinks ``/post/<id>`` and CSV/JSON downloads of the current query.
+
+Anonymous visitors see public posts only (``store.posts.VISIBLE``); a signed-in editor
+(``web.moderation.current_editor``) also sees hidden and removed posts, flagged. Each
+request reads through its own read-only connection, so a long download never shares a
+cursor with another request.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any
+from urllib.parse import parse_qs, urlencode
+
+from aggregator import archive, search
+from aggregator.errors import QuerySyntaxError, UsageError
+from aggregator.store import Store
+from aggregator.store.search import MARK_CLOSE, MARK_OPEN, Facets, Sort
+from aggregator.web import Request, Response, Route
+
+if TYPE_CHECKING:
+    from jinja2 import Environment
+
+    from aggregator.app import App
+
+PAGE_SIZE = 20
+HEADERS = [
+    ("Cache-Control", "no-store"),
+    ("X-Frame-Options", "DENY"),
+    (
+        "Content-Security-Policy",
+        "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self';"
+        " frame-ancestors 'none'; base-uri 'none'",
+    ),
+]
+
+
+def segments(text: str) -> list[tuple[str, bool]]:
+    """Split highlighted text into (text, is_match) pieces; the template escapes each."""
+    parts = text.replace(MARK_CLOSE, MARK_OPEN).split(MARK_OPEN)
+    return [(p, i % 2 == 1) for i, p in enumerate(parts) if p]
+
+
+def histogram(months: list[tuple[str, int]], width: int = 600, height: int = 80) -> dict[str, Any]:
+    """Bars for the month facet, as plain numbers for an inline SVG (no inline styles)."""
+    if not months:
+        return {"bars": [], "width": width, "height": height}
+    top = max(n for _, n in months)
+    step = width / len(months)
+    bars = [
+        {"x": round(i * step, 2), "w": max(round(step - 1, 2), 1),
+         "h": max(round(n / top * (height - 2), 2), 1), "month": m, "n": n}
+        for i, (m, n) in enumerate(months)
+    ]
+    for bar in bars:
+        bar["y"] = round(height - bar["h"], 2)
+    return {"bars": bars, "width": width, "height": height}
+
+
+class Pages:
+    def __init__(self, app: App, env: Environment) -> None:
+        self.app = app
+        self.env = env
+
+    def editor(self, request: Request) -> str | None:
+        try:
+            from aggregator.web.moderation import current_editor
+        except ImportError:  # no moderation page: everyone is anonymous
+            return None
+        return current_editor(self.app, request)
+
+    def store(self) -> Store:
+        return Store(self.app.store.path, readonly=True)
+
+    def _args(self, request: Request) -> tuple[str, Sort, str | None]:
+        qs = parse_qs(request.query_string, keep_blank_values=True)
+        query = (qs.get("q") or [""])[0]
+        sort: Sort = "newest" if (qs.get("sort") or [""])[0] == "newest" else "relevance"
+        cursor = (qs.get("cursor") or [None])[0] or None
+        return query, sort, cursor
+
+    def html(self, template: str, status: str = "200 OK", **context: Any) -> Response:
+        body = self.env.get_template(template).render(
+            site_title=self.app.config.settings.site_title, **context
+        )
+        return Response(body.encode("utf-8"), status, headers=list(HEADERS))
+
+    def page(self, request: Request) -> Response:
+        query, sort, cursor = self._args(request)
+        editor = self.editor(request)
+        ctx: dict[str, Any] = {"query": query, "sort": sort, "editor": editor, "error": None,
+                               "rows": [], "facets": None, "next": None}
+        try:
+            plan = search.parse(query, missions=set(self.app.config.missions))
+            with self.store() as store:
+                result = store.search(plan, sort=sort, limit=PAGE_SIZE, cursor=cursor,
+                                      include_hidden=editor is not None)
+                facets = store.search_facets(plan, include_hidden=editor is not None)
+                names = store.source_names()
+        except QuerySyntaxError as exc:
+            ctx["error"] = {"message": exc.message, "position": exc.position}
+            return self.html("search/page.html", "400 Bad Request", **ctx)
+        except UsageError as exc:
+            ctx["error"] = {"message": str(exc), "position": None}
+            return self.html("search/page.html", "400 Bad Request", **ctx)
+        ctx.update(
+            rows=[self._row(r) for r in result.rows], facets=self._facets(query, sort, facets, names),
+            histogram=histogram(facets.month), total=facets.total,
+            next=f"/search?{urlencode({'q': query, 'sort': sort, 'cursor': result.next_cursor})}"
+            if result.next_cursor else None,
+            csv=f"/search.csv?{urlencode({'q': query, 'sort': sort})}",
+            json=f"/search.json?{urlencode({'q': query, 'sort': sort})}",
+        )
+        return self.html("search/page.html", **ctx)
+
+    def _row(self, row: dict[str, Any]) -> dict[str, Any]:
+        title = row.get("title_highlighted") or ""
+        return {**row, "title_segments": segments(title), "snippet_segments": segments(row["snippet"]),
+                "missions_list": (row.get("missions") or "").split()}
+
+    def _facets(self, query: str, sort: str, f: Facets, names: dict[str, str]) -> list[dict[str, Any]]:
+        def link(key: str, value: str) -> str:
+            quoted = f'"{value}"' if " " in value or not value else value
+            return f"/search?{urlencode({'q': f'{query} {key}:{quoted}'.strip(), 'sort': sort})}"
+
+        groups = [("Mission", "mission", f.mission, {}), ("Source", "source", f.source[:15], names),
+                  ("Language", "lang", [(v, n) for v, n in f.lang if v][:10], {})]
+        return [
+            {"title": title, "entries": [
+                {"label": labels.get(v, v), "count": n, "href": link(key, v),
+                 "active": f"{key}:{v}".lower() in query.lower()}
+                for v, n in values]}
+            for title, key, values, labels in groups if values
+        ]
+
+    def download(self, request: Request) -> Response:
+        query, sort, _ = self._args(request)
+        fmt = "csv" if request.path.endswith(".csv") else "json"
+        editor = self.editor(request)
+        try:
+            plan = search.parse(query, missions=set(self.app.config.missions))
+        except QuerySyntaxError as exc:
+            return Response(str(exc).encode(), "400 Bad Request", content_type="text/plain; charset=utf-8")
+        store = self.store()
+        settings = self.app.config.settings
+        sources = {sid: (name, sid.split(":", 1)[1]) for sid, name in store.source_names().items()}
+
+        def body() -> Iterator[bytes]:
+            try:
+                rows = store.iter_search(plan, sort=sort, include_hidden=editor is not None)
+                records = (archive.record(r, base_url=settings.base_url, sources=sources) for r in rows)
+                pending: list[str] = []
+                size = 0
+                for text in archive.lines(records, fmt, [name for name, _ in archive.FIELDS]):
+                    pending.append(text)
+                    size += len(text)
+                    if size >= 65536:
+                        yield "".join(pending).encode("utf-8")
+                        pending, size = [], 0
+                yield "".join(pending).encode("utf-8")
+            finally:
+                store.close()
+
+        ctype = "text/csv; charset=utf-8" if fmt == "csv" else "application/json; charset=utf-8"
+        disposition = [("Content-Disposition", f'attachment; filename="search.{fmt}"')]
+        return Response(body(), content_type=ctype, headers=[*HEADERS, *disposition])
+
+    def post(self, request: Request) -> Response:
+        post_id = request.params["id"]
+        editor = self.editor(request)
+        with self.store() as store:
+            row = store.search_post(post_id)
+            names = store.source_names()
+        if row is None or (editor is None and (row["hidden"] or row["availability"] != "available")):
+            return self.html("search/post.html", "404 Not Found", row=None, editor=editor)
+        row["missions_list"] = (row.get("missions") or "").split()
+        row["source_name"] = names.get(row["source_id"], row["source_id"])
+        return self.html("search/post.html", row=row, editor=editor)
+
+    def style(self, request: Request) -> Response:
+        css = self.env.loader.get_source(self.env, "search/search.css")[0]  # type: ignore[union-attr]
+        return Response(css.encode("utf-8"), content_type="text/css; charset=utf-8",
+                        headers=[("Cache-Control", "max-age=3600")])
+
+
+def routes(app: App) -> list[Route]:
+    from aggregator.render import make_env
+
+    settings = app.config.settings
+    templates = app.config.resolve(settings.templates_dir) if settings.templates_dir else None
+    pages = Pages(app, make_env(templates))
+    return [
+        Route("GET", r"/search/?", pages.page),
+        Route("GET", r"/search\.(csv|json)", pages.download),
+        Route("GET", r"/search/style\.css", pages.style),
+        Route("GET", r"/post/(?P<id>[^/]+)", pages.post),
+    ]

@@ -1,0 +1,121 @@
+"""The search page of `aggregator serve`, through the WSGI app: anonymous visitors see public
+posts only, signed-in editors see hidden and removed ones flagged; permalinks; downloads."""
+
+from __future__ import annotations
+
+import csv
+import html
+import io
+import json
+import re
+from collections.abc import Iterator
+from urllib.parse import parse_qs, urlencode
+from wsgiref.util import setup_testing_defaults
+
+import pytest
+
+import aggregator.web.search as web_search
+from aggregator.app import App, make_app
+from aggregator.config import load_config
+from aggregator.web import make_wsgi
+from tests.test_search_support import NOW, build, write_project
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[App, str]]:
+    config = write_project(tmp_path_factory.mktemp("web"))
+    build(config)
+    with make_app(load_config(config), clock=lambda: NOW, env={}) as app:
+        app.store.add_editor("ana", "a long enough password")
+        token = app.store.create_session("ana", hours=1).token
+        yield app, token
+
+
+def get(app: App, path: str, query: dict[str, str] | None = None, cookie: str = "") -> tuple[str, dict[str, str], str]:
+    environ: dict[str, object] = {}
+    setup_testing_defaults(environ)
+    environ.update(PATH_INFO=path, QUERY_STRING=urlencode(query or {}), HTTP_COOKIE=cookie)
+    seen: dict[str, object] = {}
+    body = b"".join(make_wsgi(app)(environ, lambda s, h: seen.update(status=s, headers=dict(h))))
+    return str(seen["status"]), seen["headers"], body.decode("utf-8")  # type: ignore[return-value]
+
+
+def test_anonymous_search_hides_what_editors_hid(site: tuple[App, str]) -> None:
+    app, _ = site
+    status, headers, body = get(app, "/search", {"q": "Bentiu"})
+    assert status == "200 OK"
+    assert "frame-ancestors 'none'" in headers["Content-Security-Policy"]
+    assert "/post/unmiss-cholera" in body
+    assert "unmiss-hidden" not in body and "unmiss-deleted" not in body
+    assert "1 post match" in body
+
+
+def test_signed_in_editor_sees_hidden_and_removed_posts_flagged(site: tuple[App, str]) -> None:
+    app, token = site
+    _, _, body = get(app, "/search", {"q": "Bentiu"}, cookie=f"agg_editor={token}")
+    assert "/post/unmiss-hidden" in body and "Hidden by an editor: posted by mistake" in body
+    assert "Deleted at the source: deleted by the author (X compliance)" in body
+    assert "Signed in as ana" in body
+
+
+def test_forged_cookie_is_anonymous(site: tuple[App, str]) -> None:
+    app, _ = site
+    _, _, body = get(app, "/search", {"q": "Bentiu"}, cookie="agg_editor=forged")
+    assert "unmiss-hidden" not in body
+
+
+def test_permalinks(site: tuple[App, str]) -> None:
+    app, token = site
+    status, _, body = get(app, "/post/unisfa-reunion")
+    assert status == "200 OK" and "Réunion à Abyéi" in body and "UNISFA news" in body
+    assert get(app, "/post/unmiss-hidden")[0] == "404 Not Found"
+    assert get(app, "/post/unmiss-deleted")[0] == "404 Not Found"
+    assert get(app, "/post/no-such-post")[0] == "404 Not Found"
+    status, _, body = get(app, "/post/unmiss-deleted", cookie=f"agg_editor={token}")
+    assert status == "200 OK" and "Deleted at the source" in body and "archived copy" in body
+
+
+def test_bad_query_shows_the_problem_with_a_caret(site: tuple[App, str]) -> None:
+    app, _ = site
+    status, _, body = get(app, "/search", {"q": "abyei OR"})
+    assert status == "400 Bad Request"
+    assert 'role="alert"' in body and "at position 8" in body
+    assert "abyei OR\n        ^" in body
+
+
+def test_user_text_is_escaped(site: tuple[App, str]) -> None:
+    app, _ = site
+    _, _, body = get(app, "/search", {"q": '<script>alert(1)</script> "<img src=x>'})
+    assert "<script>alert(1)" not in body and "<img src=x>" not in body
+
+
+def test_downloads_follow_the_query_and_visibility(site: tuple[App, str]) -> None:
+    app, token = site
+    status, headers, body = get(app, "/search.csv", {"q": "Bentiu", "sort": "newest"})
+    assert status == "200 OK" and headers["Content-Disposition"] == 'attachment; filename="search.csv"'
+    assert [r["id"] for r in csv.DictReader(io.StringIO(body))] == ["unmiss-cholera"]
+    _, _, body = get(app, "/search.json", {"q": "Bentiu", "sort": "newest"}, cookie=f"agg_editor={token}")
+    assert [r["id"] for r in json.loads(body)] == ["unmiss-deleted", "unmiss-hidden", "unmiss-cholera"]
+
+
+def test_facet_links_add_a_filter(site: tuple[App, str]) -> None:
+    app, _ = site
+    _, _, body = get(app, "/search", {"q": "abyei"})
+    assert 'href="/search?q=abyei+mission%3AUNMISS&amp;sort=relevance">UNMISS</a>' in body
+    _, _, body = get(app, "/search", {"q": "abyei mission:UNMISS"})
+    assert "/post/unmiss-abyei-x" in body and "/post/unisfa-reunion" not in body
+
+
+def test_next_page_link_walks_every_public_post(site: tuple[App, str], monkeypatch: pytest.MonkeyPatch) -> None:
+    app, _ = site
+    monkeypatch.setattr(web_search, "PAGE_SIZE", 5)
+    seen: list[str] = []
+    query: dict[str, str] = {"q": "", "sort": "newest"}
+    for _ in range(10):
+        _, _, body = get(app, "/search", query)
+        seen += re.findall(r'<li class="hit"><h2><a href="/post/([^"]+)"', body.replace("\n      ", ""))
+        nxt = re.search(r'<a href="/search\?([^"]+)" rel="next">', body)
+        if not nxt:
+            break
+        query = {k: v[0] for k, v in parse_qs(html.unescape(nxt.group(1))).items()}
+    assert len(seen) == len(set(seen)) == 14  # every public post once, none hidden
