@@ -138,9 +138,11 @@ def collect(
             run.report(SourceReport(spec.id, "skipped", error="being collected by another process"
                                     f" (lease until {rows.get(spec.id, {}).get('lease_until')})"))
     by_kind: dict[str, list[Job]] = {}
+    fresh = store.source_states()  # with our leases: nobody else changes these rows now
     for spec in chosen:
         if spec.id in leased:
-            by_kind.setdefault(spec.kind, []).append((spec, store.source_state(spec.id)))
+            run.rows[spec.id] = fresh.get(spec.id, {})
+            by_kind.setdefault(spec.kind, []).append((spec, run.rows[spec.id]))
     workers = worker_count(settings.parse_workers)
     pool = (LazyProcessPool(workers, init_worker, (app.config,))
             if workers > 1 and len(leased) >= SMALL_RUN else None)
@@ -177,6 +179,7 @@ class _Run:
         self.progress = progress
         self._tagger: Tagger | None = None
         self.pool: Executor | None = None
+        self.rows: dict[str, Mapping[str, Any]] = {}
         self.pending: dict[Future[Prepared], tuple[SourceSpec, FetchResult, float]] = {}
 
     @property
@@ -256,7 +259,7 @@ class _Run:
         times = [p.published_at for p, _ in tagged if p.published_at is not None]
         newest = max(times) if times else None
         warnings = [*result.warnings, *problems]
-        row = app.store.source_state(spec.id)
+        row = self.rows.get(spec.id) or app.store.source_state(spec.id)
 
         written: dict[str, Any] = {}
 
@@ -282,7 +285,7 @@ class _Run:
 
     def _failure(self, spec: SourceSpec, error: SourceError) -> SourceReport:
         app = self.app
-        row = app.store.source_state(spec.id)
+        row = self.rows.get(spec.id) or app.store.source_state(spec.id)
         values = schedule.after_failure(
             row, error, now=app.now(), settings=app.config.settings, spec=spec
         )

@@ -116,7 +116,10 @@ class SourcesMixin:
         changed, whether the state was written).
         """
         with self.db.atomic():
-            added, updated, changed = self.save_posts(tagged)  # type: ignore[attr-defined]
+            if tagged:
+                added, updated, changed = self.save_posts(tagged)  # type: ignore[attr-defined]
+            else:
+                added, updated, changed = 0, 0, set()
             row = self.db.execute(
                 "SELECT lease_owner, cursor FROM sources WHERE id = ?", [source_id]
             ).fetchone()
@@ -125,8 +128,20 @@ class SourcesMixin:
             values = {**state(added, updated), "lease_owner": None, "lease_until": None}
             if _is_behind(values.get("cursor"), row[1]):
                 values["cursor"] = row[1]
-            self.db.table("sources").update(source_id, values)
+            self._set_source(source_id, values)
         return added, updated, changed, True
+
+    def _set_source(self, source_id: str, values: Mapping[str, Any]) -> None:
+        """One plain UPDATE (the columns are known; no introspection per call)."""
+        names = sorted(values)
+        for name in names:
+            if not name.replace("_", "").isalnum():
+                raise ValueError(f"not a column name: {name!r}")
+        assignments = ", ".join(f"{name} = ?" for name in names)
+        self.db.execute(
+            f"UPDATE sources SET {assignments} WHERE id = ?",
+            [*(values[n] for n in names), source_id],
+        )
 
     def source_overview(self) -> list[dict[str, Any]]:
         """Every source with its state and number of stored posts (for ``aggregator status``)."""
@@ -148,18 +163,12 @@ class SourcesMixin:
 
     def record_event(self, run_id: int | None, report: SourceReport, at: datetime) -> None:
         with self.db.atomic():
-            self.db.table("source_events").insert(
-                {
-                    "run_id": run_id,
-                    "source_id": report.source_id,
-                    "at": iso(at),
-                    "outcome": report.outcome,
-                    "posts_added": report.posts_added,
-                    "posts_updated": report.posts_updated,
-                    "duration_s": round(report.duration_s, 4),
-                    "error": report.error,
-                    "error_kind": report.error_kind,
-                }
+            self.db.execute(
+                "INSERT INTO source_events (run_id, source_id, at, outcome, posts_added,"
+                " posts_updated, duration_s, error, error_kind) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                [run_id, report.source_id, iso(at), report.outcome, report.posts_added,
+                 report.posts_updated, round(report.duration_s, 4), report.error,
+                 report.error_kind],
             )
 
     def finish_run(self, run_id: int, finished_at: datetime, reports: list[SourceReport]) -> None:
