@@ -256,6 +256,7 @@ def load_missions_dir(
         data = _load_yaml(gpath, problems)
         if data is not None:
             general = _sources(_Reader(str(gpath), problems), data.get("sources"), None)
+            _check_general_rules(_Reader(str(gpath), problems), data.get("rules"))
     seen: dict[str, str] = {}
     for spec in [s for m in missions.values() for s in m.sources] + list(general):
         owner = spec.mission or "_general"
@@ -299,6 +300,24 @@ def load_sources_file(
         for acronym, m in missions.items()
     }
     return replaced, tuple(by_mission.get(None, ()))
+
+
+_GENERAL_RULES = ("topics", "elsewhere", "lookalikes", "un_words", "force_words",
+                  "peacekeeping_words", "handles")
+
+
+def _check_general_rules(r: _Reader, data: Any) -> None:
+    """``_general.yaml`` ``rules:``: known keys, each a list of text (see docs/tagging.md)."""
+    if data is None:
+        return
+    if not isinstance(data, dict):
+        r.problem("rules", "must be a mapping of word lists", f"keys: {', '.join(_GENERAL_RULES)}")
+        return
+    for key in data:
+        if key not in _GENERAL_RULES:
+            r.problem(f"rules.{key}", "unknown key", f"use one of {', '.join(_GENERAL_RULES)}")
+        else:
+            r.list_(data, key, "rules.")
 
 
 def read_general_rules(folder: Path) -> dict[str, Any]:

@@ -111,3 +111,17 @@ def test_no_mission_file_repeats_a_key() -> None:
         with path.open(encoding="utf-8") as fh:
             yaml.load(fh, Loader=Strict)
     assert repeats == []
+
+
+def test_general_rules_are_validated_too(tmp_path: Path) -> None:
+    folder = tmp_path / "feeds"
+    shutil.copytree(FEEDS, folder, ignore=shutil.ignore_patterns("demo"))
+    data = yaml.safe_load((folder / "_general.yaml").read_text(encoding="utf-8"))
+    data["rules"]["topic"] = ["A4P"]
+    data["rules"]["elsewhere"] = "UNHCR"
+    (folder / "_general.yaml").write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+    problems: list[ConfigProblem] = []
+    load_missions_dir(folder, problems)
+    assert {(p.key, p.message) for p in problems} == {
+        ("rules.topic", "unknown key"), ("rules.elsewhere", "must be a list of text")}
+    assert next(p for p in problems if p.key == "rules.topic").hint
