@@ -1,8 +1,9 @@
 """``aggregator health``: is the service alive and doing its job? One line, for supervisors.
 
 Read-only: from the heartbeat and last tick the service stores (``service_state``) and the
-sources' states. Unhealthy when there is no heartbeat or finished tick for ``max_age``, or
-when every source that should be collected is failing.
+sources' states. Unhealthy when there is no heartbeat for ``max_age``, no finished tick for
+``max_age`` (unless one is still running, up to ``LONG_TICK_FACTOR`` x ``max_age``), or when
+every source that should be collected is failing.
 """
 
 from __future__ import annotations
@@ -14,6 +15,10 @@ from aggregator.models import parse_iso
 
 if TYPE_CHECKING:
     from aggregator.app import App
+
+# A tick still running (a first collection of many slow sources) keeps the service healthy
+# for this many times ``max_age`` while its heartbeat is fresh; longer, it counts as stuck.
+LONG_TICK_FACTOR = 6
 
 
 def health(app: App, *, max_age: timedelta) -> tuple[bool, str]:
@@ -27,12 +32,13 @@ def health(app: App, *, max_age: timedelta) -> tuple[bool, str]:
     beat_age = now - beat.updated_at
     if beat_age > max_age:
         return False, f"no heartbeat for {_minutes(beat_age)}: is `aggregator run` running?"
-    if tick is None or tick.updated_at is None:
-        started = _parse(beat.value.get("started_at") if isinstance(beat.value, dict) else None)
-        if started is not None and now - started > max_age:
-            return False, f"no tick has finished since the service started {_minutes(now - started)} ago"
-    elif now - tick.updated_at > max_age:
-        return False, f"no tick has finished for {_minutes(now - tick.updated_at)}"
+    info = beat.value if isinstance(beat.value, dict) else {}
+    marks = [t for t in (tick.updated_at if tick else None, _parse(info.get("started_at"))) if t]
+    since = max(marks) if marks else None  # last finished tick, or this service's start
+    if since is not None and now - since > max_age:
+        running = _parse(info.get("tick_started_at"))
+        if running is None or now - running > max_age * LONG_TICK_FACTOR:
+            return False, f"no tick has finished for {_minutes(now - since)}"
     counts = store.source_state_counts()
     active = {k: v for k, v in counts.items() if k not in ("gone", "disabled", "new")}
     total = sum(active.values())

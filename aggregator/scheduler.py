@@ -198,6 +198,7 @@ class Service:
         self.log = logger or log
         self.stop_event = threading.Event()
         self.ticks = 0
+        self.tick_started: datetime | None = None
         self.started_at = app.now()
 
     def should_stop(self) -> bool:
@@ -218,6 +219,7 @@ class Service:
         """Collect due sources, re-render changed missions, send due digests, raise alerts."""
         now = self.app.now()
         summary = TickSummary(started_at=iso(now))
+        self.tick_started = now
         store = self.app.store
         self._guard("release dead leases", summary, lambda: release_dead_leases(self.app))
         result = self._guard(
@@ -246,6 +248,7 @@ class Service:
         summary.finished_at = iso(self.app.now())
         self._guard("record tick", summary, lambda: store.record_tick(self.app.now(), asdict(summary)))
         self.ticks += 1
+        self.tick_started = None
         log_event(
             self.log,
             "tick",
@@ -298,6 +301,7 @@ class Service:
                 "host": socket.gethostname(),
                 "started_at": iso(self.started_at),
                 "ticks": self.ticks,
+                "tick_started_at": iso(self.tick_started),
             },
         )
 

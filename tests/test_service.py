@@ -309,3 +309,20 @@ def test_a_lease_left_by_a_killed_collector_is_released_at_the_next_tick(app: Ap
     steps.service(app).tick()
     assert app.store.source_state(UNMIK_FEED)["lease_owner"] is None
     assert app.store.source_state(other)["lease_owner"] == live_owner, "pid 1 is alive"
+
+
+def test_health_tolerates_a_long_first_tick_but_not_a_stuck_one(app: App, clock: Clock) -> None:
+    service = Service(app)
+    app.store.record_tick(clock.now, {})  # the previous service's last tick
+    clock.advance(hours=3)
+    service.started_at = clock.now  # restarted just now
+    service.heartbeat()
+    assert health(app, max_age=timedelta(minutes=10))[0], "a fresh restart is healthy"
+    service.tick_started = clock.now  # its first tick is collecting many slow sources
+    clock.advance(minutes=30)
+    service.heartbeat()
+    assert health(app, max_age=timedelta(minutes=10))[0], "alive and working"
+    clock.advance(minutes=40)
+    service.heartbeat()
+    healthy, reason = health(app, max_age=timedelta(minutes=10))
+    assert not healthy and reason.startswith("no tick has finished for 70 min")
