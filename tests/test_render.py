@@ -217,3 +217,25 @@ def test_linkify_never_lets_markup_through(text: str, kind: str) -> None:
     stripped = re.sub(r'<a href="https?://[^"<>]*" rel="noopener nofollow ugc" target="_blank">|</a>|<span class="tag">|</span>', "", html)
     assert "<" not in stripped and ">" not in stripped
     assert "javascript:" not in re.sub(r'>[^<]*<', "><", html).lower() or "javascript:" in text.lower()
+
+
+_anything = st.one_of(st.none(), st.text(max_size=80), st.integers(), st.sampled_from(
+    ["javascript:alert(1)", " https://ok.example/a", "https://ok.example/a b", "data:image/png;base64,AA",
+     "//evil.example/x", "https://ok.example/x\"onmouseover=1", "media/../../etc/passwd", "media/ab/c.webp"]))
+
+
+@given(url=_anything, media_url=_anything, local=_anything, lang=_anything, kind=st.sampled_from(["feed", "x"]))
+def test_cards_only_carry_safe_urls_paths_and_languages(
+    url: object, media_url: object, local: object, lang: object, kind: str
+) -> None:
+    from aggregator.render.cards import card
+
+    row = {"id": "p1", "kind": kind, "url": url, "author": "a", "title": "t", "text": "x",
+           "published_at": "2026-11-28T10:00:00Z", "language": lang,
+           "media": [{"url": media_url, "local_path": local, "alt": "alt", "kind": "image"}]}
+    c = card(row)
+    for value in [c.url, *(m.href for m in c.media)]:
+        assert value is None or (value.startswith(("http://", "https://")) and " " not in value and '"' not in value)
+    for m in c.media:
+        assert m.src is None or (m.src.startswith("media/") and ".." not in m.src)
+    assert c.lang is None or re.fullmatch(r"[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})*", c.lang)
