@@ -48,13 +48,11 @@ def histogram(months: list[tuple[str, int]], width: int = 600, height: int = 80)
         return {"bars": [], "width": width, "height": height}
     top = max(n for _, n in months)
     step = width / len(months)
-    bars = [
-        {"x": round(i * step, 2), "w": max(round(step - 1, 2), 1),
-         "h": max(round(n / top * (height - 2), 2), 1), "month": m, "n": n}
-        for i, (m, n) in enumerate(months)
-    ]
-    for bar in bars:
-        bar["y"] = round(height - bar["h"], 2)
+    bars: list[dict[str, Any]] = []
+    for i, (month, n) in enumerate(months):
+        h = max(round(n / top * (height - 2), 2), 1)
+        bars.append({"x": round(i * step, 2), "w": max(round(step - 1, 2), 1), "h": h,
+                     "y": round(height - h, 2), "month": month, "n": n})
     return {"bars": bars, "width": width, "height": height}
 
 
@@ -77,7 +75,7 @@ class Pages:
         qs = parse_qs(request.query_string, keep_blank_values=True)
         query = (qs.get("q") or [""])[0]
         sort: Sort = "newest" if (qs.get("sort") or [""])[0] == "newest" else "relevance"
-        cursor = (qs.get("cursor") or [None])[0] or None
+        cursor = (qs.get("cursor") or [""])[0] or None
         return query, sort, cursor
 
     def html(self, template: str, status: str = "200 OK", **context: Any) -> Response:
