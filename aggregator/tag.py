@@ -200,7 +200,7 @@ class Tagger:
                 continue
             if first == "@":
                 seen_mentions.add(tok[1:])
-                for cue in idx.mentions.get(tok[1:], ()):
+                for cue in self._mention_cues(tok[1:]):
                     reading.add(cue)
                 continue
             until = i + 1
@@ -223,6 +223,14 @@ class Tagger:
         _bind(reading, force_at, weak_at)
         return reading
 
+    def _mention_cues(self, handle: str) -> list[Cue]:
+        """A listed handle, else a handle that is a mission's name ("@UNMIK")."""
+        listed = self.index.mentions.get(handle)
+        if listed:
+            return listed
+        return [Cue(c.mission, "mention", STRONG, f"@{handle}")
+                for c in self.index.hashtags.get(handle.replace("_", ""), ()) if c.kind == "name"]
+
     def _extra(
         self, reading: Reading, hashtags: Sequence[str], mentions: Sequence[str],
         seen_tags: set[str], seen_mentions: set[str],
@@ -236,7 +244,7 @@ class Tagger:
         for handle in mentions:
             key = handle.lstrip("@").casefold()
             if key and key not in seen_mentions:
-                for cue in self.index.mentions.get(key, ()):
+                for cue in self._mention_cues(key):
                     reading.add(cue)
 
     # --- deciding ------------------------------------------------------------------

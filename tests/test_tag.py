@@ -77,6 +77,7 @@ def test_the_three_posts_of_the_original_unmik_page(tagger: Tagger) -> None:
          "démocratique du Congo", ["MONUSCO"]),
         ("#UNMISS peacekeepers", ["UNMISS"]),
         ("Patrol near the Blue Line", ["UNIFIL"]),  # place that decides alone
+        ("Thanks @UNMIK for the radio project", ["UNMIK"]),  # a handle that is the acronym
     ],
 )
 def test_names_aliases_languages_hashtags_and_places(tagger: Tagger, text: str, expected: list[str]) -> None:
