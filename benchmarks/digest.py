@@ -22,6 +22,7 @@ import json
 import os
 import pickle
 import resource
+import shutil
 import smtplib
 import socket
 import subprocess
@@ -152,6 +153,7 @@ def _child(args: list[str]) -> dict[str, float]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--quick", action="store_true", help="4 lists x 10 recipients; no report")
+    parser.add_argument("--rounds", type=int, default=2, help="runs of each path; best kept")
     parser.add_argument("--phase", choices=["digest", "floor"], help=argparse.SUPPRESS)
     parser.add_argument("--path", help=argparse.SUPPRESS)
     parser.add_argument("--port", type=int, help=argparse.SUPPRESS)
@@ -175,13 +177,22 @@ def main() -> None:
             folder = Path(tmp)
             cfg = setup(folder, port, lists, recipients, posts)
             count, total = prerender(cfg, folder / "messages")
-            floor = _child(["--phase", "floor", "--path", str(folder / "messages"), "--port", str(port)])
-            ours = _child(["--phase", "digest", "--path", str(cfg)])
+            floors, ourss = [], []
+            for _ in range(args.rounds):  # alternate, so load changes hit both paths alike
+                floors.append(_child(["--phase", "floor", "--path", str(folder / "messages"),
+                                      "--port", str(port)]))
+                shutil.copy(cfg.parent / "bench.db", cfg.parent / "round.db")
+                ourss.append(_child(["--phase", "digest", "--path", str(cfg)]))
+                for leftover in ("bench.db-wal", "bench.db-shm"):
+                    (cfg.parent / leftover).unlink(missing_ok=True)
+                shutil.copy(cfg.parent / "round.db", cfg.parent / "bench.db")  # unsent again
+            floor = min(floors, key=lambda r: r["seconds"])
+            ours = min(ourss, key=lambda r: r["seconds"])
             size = total / max(count, 1) / 1024
     finally:
         server.terminate()
         server.wait(10)
-    report(lists, recipients, posts, size, ours, floor, write=not args.quick)
+    report(lists, recipients, posts, size, ours, floor, args.rounds, write=not args.quick)
 
 
 def _wait_for(port: int) -> None:
@@ -195,7 +206,7 @@ def _wait_for(port: int) -> None:
 
 
 def report(lists: int, recipients: int, posts: int, size_kb: float,
-           ours: dict[str, float], floor: dict[str, float], *, write: bool) -> None:
+           ours: dict[str, float], floor: dict[str, float], rounds: int, *, write: bool) -> None:
     ours_rate = ours["messages"] / ours["seconds"]
     floor_rate = floor["messages"] / floor["seconds"]
     ratio = floor_rate / ours_rate
@@ -204,7 +215,9 @@ def report(lists: int, recipients: int, posts: int, size_kb: float,
 
 {lists} lists x {recipients} recipients = {int(ours['messages'])} messages, {posts} posts in each
 digest's window (about {size_kb:.0f} KB per message), sent to aiosmtpd's Sink handler in its own
-process on loopback; each phase in its own process. Measured {datetime.now(UTC):%Y-%m-%d} on
+process on loopback; each phase in its own process, the two alternated {rounds} times, the best
+run of each kept (the SMTP server, not the client, sets the pace: compare the two rows, not
+the absolute rates, across machines). Measured {datetime.now(UTC):%Y-%m-%d} on
 {os.cpu_count()} CPU(s), Python {sys.version.split()[0]}.
 
 | path | messages | seconds | messages/s | peak RSS |
@@ -212,8 +225,8 @@ process on loopback; each phase in its own process. Measured {datetime.now(UTC):
 | `send_digest` (render once per list, MIME per recipient, ledger, one connection per list) | {int(ours['messages'])} | {ours['seconds']:.2f} | {ours_rate:.0f} | {ours['rss_mb']:.0f} MB |
 | floor: plain `smtplib`, same pre-rendered messages, one connection per list | {int(floor['messages'])} | {floor['seconds']:.2f} | {floor_rate:.0f} | {floor['rss_mb']:.0f} MB |
 
-The digest path runs at {1 / ratio:.2f}x the floor's rate ({ratio:.2f}x slower): it {verdict} the
-target of "within 2x". The rate limit (`smtp.rate_per_second`) is off for the measurement.
+The digest path takes {ratio:.2f}x the floor's time per message: it {verdict} the target of
+"within 2x". The rate limit (`smtp.rate_per_second`) is off for the measurement.
 """
     print(md)
     if write:
