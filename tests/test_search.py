@@ -3,13 +3,26 @@ and what anonymous visitors may see."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+from pathlib import Path
+
 import pytest
 
-from aggregator.app import App
-from aggregator.errors import QuerySyntaxError
+from aggregator.app import App, make_app
+from aggregator.config import load_config
+from aggregator.errors import QuerySyntaxError, UsageError
 from aggregator.search import parse
 from aggregator.store.search import MARK_CLOSE, MARK_OPEN
-from tests.test_search_support import ALL_IDS, archive_app, search_project
+from tests.test_search_support import (
+    ALL_IDS,
+    NOW,
+    POSTS,
+    archive_app,
+    build,
+    search_project,
+    to_post,
+    write_project,
+)
 
 __all__ = ["archive_app", "search_project"]
 
@@ -173,3 +186,21 @@ def test_sql_and_fts_syntax_in_words_is_just_text(archive_app: App) -> None:
     assert ids(archive_app, "title:cholera") == set()  # no FTS5 column syntax: a phrase
     assert ids(archive_app, "NEAR(cholera water)") == set()  # NEAR is a word here
     assert archive_app.store.count_posts() == len(ALL_IDS)
+
+
+def test_tombstone_survives_recollection_and_lifts(tmp_path: Path) -> None:
+    config = write_project(tmp_path)
+    build(config)
+    with make_app(load_config(config), clock=lambda: NOW, env={}) as app:
+        # the source sends the deleted post again with a new text: the tombstone stays
+        post = replace(to_post(next(p for p in POSTS if p.id == "unmiss-deleted")),
+                       text="Bentiu flooding update (edited)", content_hash="h-edited")
+        app.store.save_posts([(post, [])])
+        row = app.store.search_post("unmiss-deleted")
+        assert row is not None
+        assert (row["availability"], row["version"]) == ("deleted", 2)
+        assert app.store.mark_unavailable("unmiss-deleted", "available", "", NOW)
+        assert ids(app, "flooding", public=True) == {"unmiss-deleted"}
+        assert not app.store.mark_unavailable("no-such-post", "deleted", "", NOW)
+        with pytest.raises(UsageError, match="unknown availability"):
+            app.store.mark_unavailable("unmiss-cholera", "gone-fishing", "", NOW)
