@@ -119,3 +119,12 @@ def test_next_page_link_walks_every_public_post(site: tuple[App, str], monkeypat
             break
         query = {k: v[0] for k, v in parse_qs(html.unescape(nxt.group(1))).items()}
     assert len(seen) == len(set(seen)) == 14  # every public post once, none hidden
+
+
+def test_downloads_are_capped_and_the_page_says_so(site: tuple[App, str], monkeypatch: pytest.MonkeyPatch) -> None:
+    app, _ = site
+    monkeypatch.setattr(web_search, "DOWNLOAD_LIMIT", 3)
+    _, _, body = get(app, "/search.csv", {"q": "", "sort": "newest"})
+    assert len(list(csv.DictReader(io.StringIO(body)))) == 3
+    _, _, body = get(app, "/search", {"q": ""})
+    assert "(the first 3; <code>aggregator export</code> has them all)" in body

@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from aggregator.app import App
 
 PAGE_SIZE = 20
+DOWNLOAD_LIMIT = 50_000  # rows per download; `aggregator export` has no limit
 HEADERS = [
     ("Cache-Control", "no-store"),
     ("X-Frame-Options", "DENY"),
@@ -104,7 +105,7 @@ class Pages:
             return self.html("search/page.html", "400 Bad Request", **ctx)
         ctx.update(
             rows=[self._row(r) for r in result.rows], facets=self._facets(query, sort, facets, names),
-            histogram=histogram(facets.month), total=facets.total,
+            histogram=histogram(facets.month), total=facets.total, download_limit=DOWNLOAD_LIMIT,
             next=f"/search?{urlencode({'q': query, 'sort': sort, 'cursor': result.next_cursor})}"
             if result.next_cursor else None,
             csv=f"/search.csv?{urlencode({'q': query, 'sort': sort})}",
@@ -146,7 +147,8 @@ class Pages:
 
         def body() -> Iterator[bytes]:
             try:
-                rows = store.iter_search(plan, sort=sort, include_hidden=editor is not None)
+                rows = store.iter_search(plan, sort=sort, include_hidden=editor is not None,
+                                         limit=DOWNLOAD_LIMIT)
                 records = (archive.record(r, base_url=settings.base_url, sources=sources) for r in rows)
                 pending: list[str] = []
                 size = 0
