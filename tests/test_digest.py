@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
 from pathlib import Path
 
 import pytest
+import yaml
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
+from aggregator.config import Config, load_config
 from aggregator.digest import due_digests, is_due, latest_occurrence, send_digest
 from aggregator.digest_lists import get_list, load_digest_lists
 from aggregator.errors import ConfigError
@@ -163,3 +167,56 @@ def test_digest_lists_file_reports_every_problem(tmp_path: Path) -> None:
     assert {"lists[0].name", "lists[0].missions", "lists[0].send_at", "lists[0].timezone",
             "lists[0].sender", "lists[0].language", "lists[0].colour"} <= keys
     assert all(p.file.endswith("lists.yaml") for p in err.value.problems)
+
+
+def test_send_time_follows_the_lists_clock_across_daylight_saving(tmp_path: Path) -> None:
+    cfg = write_config(tmp_path)
+    with open_app(cfg) as app:
+        dl = get_list(app.config, "kosovo")  # 07:00 Europe/Belgrade
+    summer = datetime(2026, 7, 1, 12, 0, tzinfo=UTC)
+    assert latest_occurrence(dl, summer) == datetime(2026, 7, 1, 5, 0, tzinfo=UTC)
+    winter = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
+    assert latest_occurrence(dl, winter) == datetime(2026, 12, 1, 6, 0, tzinfo=UTC)
+    # the night clocks go back (25 Oct 2026): 07:00 local is 06:00 UTC that morning
+    assert latest_occurrence(dl, datetime(2026, 10, 25, 6, 30, tzinfo=UTC)).day == 25
+    assert latest_occurrence(dl, datetime(2026, 10, 25, 5, 30, tzinfo=UTC)).day == 24
+
+
+def test_a_missing_signing_key_is_reported_by_the_tick_and_records_nothing(tmp_path: Path) -> None:
+    cfg = make_project(tmp_path, port=25)
+    with open_app(cfg, env={}) as app:
+        app.store.add_subscribers("kosovo", ["ana@example.org"], NOW)
+        app.store.start_digest_run("kosovo", NOW - timedelta(days=2), NOW - timedelta(days=2), [],
+                                   NOW - timedelta(days=2), empty=True)
+        results = [r for r in due_digests(app, NOW) if r.list_name == "kosovo"]
+        assert results and results[0].error and "AGGREGATOR_SECRET" in results[0].error
+        assert app.store.open_digest_run("kosovo") is None
+
+
+_VALUES = st.one_of(
+    st.none(), st.booleans(), st.integers(-2000, 2000), st.text(max_size=30),
+    st.lists(st.text(max_size=12), max_size=3), st.dictionaries(st.text(max_size=5), st.integers(), max_size=2),
+    st.sampled_from(["all", "UNMIK", ["UNMIK", "UNIFIL"], "07:00", "UTC", "Europe/Paris",
+                     "a@example.org", "en", "fr", "x-y"]),
+)
+_CONFIGS: dict[Path, Config] = {}
+_KEYS = st.sampled_from(["name", "title", "missions", "send_at", "timezone", "sender", "language",
+                         "send_when_empty", "unsubscribe_mailto", "seed_subscribers", "other"])
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(items=st.lists(st.dictionaries(_KEYS, _VALUES, max_size=10), max_size=3))
+def test_any_lists_file_loads_or_reports_problems_never_crashes(
+    tmp_path: Path, items: list[dict[str, object]]
+) -> None:
+    if tmp_path not in _CONFIGS:  # one config per test run; only the lists file changes
+        _CONFIGS[tmp_path] = load_config(write_config(tmp_path))
+    config = _CONFIGS[tmp_path]
+    (tmp_path / "lists.yaml").write_text(yaml.safe_dump({"lists": items}), encoding="utf-8")
+    try:
+        lists = load_digest_lists(config)
+    except ConfigError as exc:
+        assert exc.problems and all(p.key.startswith("lists[") for p in exc.problems)
+        return
+    for dl in lists.values():
+        assert dl.language in ("en", "fr") and dl.sender and dl.timezone
