@@ -303,7 +303,7 @@ def load_sources_file(
 
 
 _GENERAL_RULES = ("topics", "elsewhere", "lookalikes", "un_words", "force_words",
-                  "peacekeeping_words", "handles")
+                  "mission_words", "peacekeeping_words", "handles")
 
 
 def _check_general_rules(r: _Reader, data: Any) -> None:

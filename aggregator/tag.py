@@ -59,7 +59,7 @@ class Evidence:
 
     strong: list[Cue] = field(default_factory=list)
     weak: list[Cue] = field(default_factory=list)
-    bound: bool = False  # a force word sits right beside one of its weak cues
+    bound: str = ""  # the force word right beside one of its weak cues ("Haiti mission")
 
 
 @dataclass
@@ -180,7 +180,7 @@ class Tagger:
         idx = self.index
         tokens = tokenize(norm)
         reading = Reading()
-        force_at: list[int] = []
+        force_at: list[tuple[int, str]] = []
         weak_at: list[tuple[int, int, Cue]] = []
         seen_tags: set[str] = set()
         seen_mentions: set[str] = set()
@@ -210,7 +210,7 @@ class Tagger:
                     for cue in cues:
                         reading.add(cue)
                         if cue.kind == "force":
-                            force_at.append(i)
+                            force_at.append((i, cue.label))
                         elif cue.kind in ("place", "term") and cue.weight < STRONG:
                             weak_at.append((i, i + k, cue))
                     until = i + k
@@ -273,8 +273,8 @@ class Tagger:
         for code, ev in reading.missions.items():
             if ev.strong or not ev.weak or not self._active(code, when):
                 continue
-            if not (reading.context or ev.bound):
-                continue
+            if not (reading.context or ev.bound in self.index.mission_words):
+                continue  # "Israeli troops in the Golan" is no mission; "Haiti mission" is
             if reading.elsewhere and not ev.bound:
                 continue  # "UNHCR says South Sudan's refugees...": another UN body's story
             if code in reading.lookalike_of and not (reading.un and reading.force):
@@ -362,11 +362,15 @@ def _gapped_match(tokens: list[str], i: int, head: tuple[str, ...], tail: tuple[
     return False
 
 
-def _bind(reading: Reading, force_at: list[int], weak_at: list[tuple[int, int, Cue]]) -> None:
+def _bind(
+    reading: Reading, force_at: list[tuple[int, str]], weak_at: list[tuple[int, int, Cue]]
+) -> None:
     for start, end, cue in weak_at:
-        if any(start - BOUND_WINDOW <= f < start or f == end for f in force_at):
-            assert cue.mission is not None
-            reading.missions[cue.mission].bound = True
+        for f, word in force_at:
+            if start - BOUND_WINDOW <= f < start or f == end:
+                assert cue.mission is not None
+                reading.missions[cue.mission].bound = word
+                break
 
 
 def _meant(strong: list[Cue], weak: list[Cue]) -> bool:

@@ -85,7 +85,8 @@ class GeneralRules:
       Somalia...): a post about them is not a mission's even from a mission's own site.
     - ``lookalikes``: acronyms and names that resemble a mission but are not one (UNMIS, MISCA).
     - ``un_words``, ``force_words``, ``peacekeeping_words``: the context that turns a host
-      country or town into a mission ("UN peacekeepers in Liberia", "the UN mission in Kosovo").
+      country or town into a mission ("UN peacekeepers in Liberia", "the UN mission in Kosovo");
+      ``mission_words`` (force words too) do it alone right beside a place ("Haiti mission").
     - ``handles``: general UN accounts (@UNPeacekeeping): a mention of one is no mission.
     """
 
@@ -94,6 +95,7 @@ class GeneralRules:
     lookalikes: tuple[str, ...] = ()
     un_words: tuple[str, ...] = ()
     force_words: tuple[str, ...] = ()
+    mission_words: tuple[str, ...] = ()
     peacekeeping_words: tuple[str, ...] = ()
     handles: tuple[str, ...] = ()
 
@@ -120,6 +122,7 @@ class Index:
     windows: dict[str, Window] = field(default_factory=dict)
     names: dict[str, str] = field(default_factory=dict)  # mission -> English name
     starts: frozenset[str] = frozenset()  # every token a phrase can start with
+    mission_words: frozenset[str] = frozenset()  # force words that name a mission
 
     def freeze(self) -> None:
         self.starts = frozenset(self.phrases) | frozenset(self.gapped)
@@ -230,8 +233,9 @@ def _add_general(index: Index, g: GeneralRules) -> None:
         index.add_phrase(phrase, Cue(None, "elsewhere", 0.0, f"{phrase} (not a listed mission)"))
     for phrase in (UN_TOKEN, *g.un_words):
         index.add_phrase(phrase, Cue(None, "un", 0.0, phrase))
-    for phrase in g.force_words:
+    for phrase in (*g.force_words, *g.mission_words):
         index.add_phrase(phrase, Cue(None, "force", 0.0, phrase))
+    index.mission_words = frozenset(g.mission_words)
     for phrase in g.peacekeeping_words:
         index.add_phrase(phrase, Cue(None, "peacekeeping", 0.0, phrase))
     for handle in g.handles:  # general UN accounts: reported, never a mission
@@ -270,5 +274,6 @@ def general_rules_from(data: Mapping[str, object] | None) -> GeneralRules:
     return GeneralRules(
         topics=words("topics"), elsewhere=words("elsewhere"), lookalikes=words("lookalikes"),
         un_words=words("un_words"), force_words=words("force_words"),
+        mission_words=words("mission_words"),
         peacekeeping_words=words("peacekeeping_words"), handles=words("handles"),
     )

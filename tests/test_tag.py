@@ -104,6 +104,13 @@ def test_a_weak_place_needs_peacekeeping_context(tagger: Tagger) -> None:
     assert tag.rule == "place" and "Bentiu" in tag.matched and "peacekeepers" in tag.matched
 
 
+def test_a_mission_word_beside_a_place_is_context_but_other_troops_are_not(tagger: Tagger) -> None:
+    when = datetime(2017, 7, 1, tzinfo=UTC)
+    assert missions_of(tagger, "Brazil prepares the withdrawal of its Haiti mission", published=when) == ["MINUSTAH"]
+    assert missions_of(tagger, "Israeli troops in the Golan Heights fired shots") == []
+    assert missions_of(tagger, "UN troops in the Golan Heights reported shots") == ["UNDOF"]
+
+
 def test_a_list_of_host_countries_is_a_general_piece(tagger: Tagger) -> None:
     text = "Peacekeepers in Mali, South Sudan, Lebanon and Cyprus marked the day."
     assert missions_of(tagger, text) == []
