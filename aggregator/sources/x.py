@@ -64,7 +64,13 @@ class _RedactToken(logging.Filter):
         return True
 
 
-logging.getLogger("tweepy.client").addFilter(_RedactToken())
+_REDACT = _RedactToken()
+
+
+def _guard_tweepy_log() -> None:
+    tweepy_log = logging.getLogger("tweepy.client")
+    if _REDACT not in tweepy_log.filters:
+        tweepy_log.addFilter(_REDACT)
 
 
 class _Transport(requests.adapters.HTTPAdapter):
@@ -123,6 +129,7 @@ class XFetcher:
         self.sleep = sleep
         self.rand = rand
         self._client: tweepy.Client | None = None
+        _guard_tweepy_log()
 
     # --- entry point --------------------------------------------------------------------
 

@@ -27,6 +27,14 @@ def utc_month(at: datetime) -> str:
     return (iso(at) or "")[:7]
 
 
+def _days(at: datetime, period: str) -> tuple[str, str]:
+    """First and last ``day`` keys of the UTC month (or day) containing ``at``."""
+    if period == "month":
+        month = utc_month(at)
+        return f"{month}-01", f"{month}-31"
+    return utc_day(at), utc_day(at)
+
+
 class XUsageMixin:
     db: Database
 
@@ -52,10 +60,11 @@ class XUsageMixin:
 
     def x_usage(self, at: datetime, *, period: str = "month") -> dict[str, int]:
         """Charged reads per unit in the UTC month (or day) containing ``at``."""
-        prefix = utc_month(at) if period == "month" else utc_day(at)
+        first, last = _days(at, period)
         out = dict.fromkeys(UNITS, 0)
         for unit, count in self.db.execute(
-            "SELECT unit, COUNT(*) FROM x_reads WHERE day LIKE ? GROUP BY unit", [prefix + "%"]
+            "SELECT unit, COUNT(*) FROM x_reads WHERE day BETWEEN ? AND ? GROUP BY unit",
+            [first, last],
         ).fetchall():
             out[unit] = int(count)
         return out
@@ -64,9 +73,9 @@ class XUsageMixin:
         """Charged reads per source and unit in the UTC month containing ``at``."""
         out: dict[str, dict[str, int]] = {}
         for source_id, unit, count in self.db.execute(
-            "SELECT source_id, unit, COUNT(*) FROM x_reads WHERE day LIKE ?"
+            "SELECT source_id, unit, COUNT(*) FROM x_reads WHERE day BETWEEN ? AND ?"
             " GROUP BY source_id, unit",
-            [utc_month(at) + "%"],
+            list(_days(at, "month")),
         ).fetchall():
             out.setdefault(source_id or "", dict.fromkeys(UNITS, 0))[unit] = int(count)
         return out
