@@ -199,3 +199,35 @@ def test_status_id_is_found_in_any_bridge_link(host: str, handle: str, status: i
 def test_status_id_never_fails_on_junk(text: str) -> None:
     found = x_status_id(text)
     assert found is None or (found.isdigit() and found in text)
+
+
+_ids = st.integers(min_value=1, max_value=10**19).map(str)
+_entity = st.fixed_dictionaries({"start": st.integers(-5, 300), "end": st.integers(-5, 300)})
+_tweets = st.fixed_dictionaries(
+    {"id": _ids, "text": st.text(max_size=120)},
+    optional={
+        "author_id": _ids,
+        "created_at": st.sampled_from(["2024-03-01T12:00:00.000Z", "2024-03-01T12:00:00Z"]),
+        "lang": st.sampled_from(["en", "fr", "und", "qst"]),
+        "edit_history_tweet_ids": st.lists(_ids, min_size=1, max_size=3),
+        "referenced_tweets": st.lists(st.fixed_dictionaries(
+            {"type": st.sampled_from(["retweeted", "quoted", "replied_to"]), "id": _ids}), max_size=2),
+        "attachments": st.fixed_dictionaries({"media_keys": st.lists(st.text(max_size=5), max_size=2)}),
+        "entities": st.fixed_dictionaries({}, optional={
+            "urls": st.lists(_entity.map(lambda e: {**e, "url": "https://t.co/a", "expanded_url": "javascript:alert(1)"}), max_size=2),
+            "hashtags": st.lists(_entity.map(lambda e: {**e, "tag": "<b>x"}), max_size=2),
+            "mentions": st.lists(_entity.map(lambda e: {**e, "username": "a\"b"}), max_size=2),
+        }),
+    },
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(tweet=_tweets, others=st.lists(_tweets, max_size=3))
+def test_any_x_post_shape_normalizes_to_safe_html(tweet: dict[str, Any], others: list[dict[str, Any]]) -> None:
+    includes = {"tweets": others, "users": [{"id": tweet.get("author_id", "1"), "username": "u<s>", "name": "N"}]}
+    post = normalize(RawItem("x:p", "x", {"tweet": tweet, "includes": includes}), collected_at=NOW)
+    assert post.id.startswith("x:") and post.id[2:].isdigit()
+    assert "javascript:" not in post.html and "<script" not in post.html.lower()
+    for m in re.finditer(r"<[^>]*>", post.html):
+        assert _ALLOWED.match(m.group(0)), m.group(0)
