@@ -55,7 +55,7 @@ def test_tag_eval_prints_scores_table_misses_and_false_alarms(tmp_path: Path) ->
     out = result.stdout
     assert "micro precision 0.500  recall 0.500  F1 0.500" in out
     assert "false alarms on items with no mission: 1" in out
-    assert "2 UNFICYP: not tagged" in out
+    assert "2 UNFICYP: not tagged: found Nicosia, but weak cues without peacekeeping context" in out
     assert "3 UNMIK: tagged because names UNMIK" in out
     assert any(line.startswith("UNIFIL ") for line in out.splitlines())
 

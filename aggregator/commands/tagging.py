@@ -19,6 +19,7 @@ from aggregator.cli import Context, cli, pass_ctx
 from aggregator.errors import UsageError
 from aggregator.models import Tag, parse_iso
 from aggregator.tag import Tagger
+from aggregator.tag_rules import normalize
 
 
 def _lines(stream: IO[str], name: str) -> Iterator[tuple[int, dict[str, Any]]]:
@@ -100,7 +101,7 @@ class Score:
 class Evaluation:
     total: Score = field(default_factory=Score)
     per_mission: dict[str, Score] = field(default_factory=dict)
-    misses: list[tuple[str, str, str]] = field(default_factory=list)  # id, mission, text
+    misses: list[tuple[str, str, str]] = field(default_factory=list)  # id, mission, why not
     false_alarms: list[tuple[str, str, str]] = field(default_factory=list)  # id, mission, reason
     items: int = 0
     empty_items: int = 0
@@ -130,8 +131,30 @@ def evaluate(tagger: Tagger, items: Iterable[dict[str, Any]]) -> Evaluation:
             else:
                 score.fn += 1
                 ev.total.fn += 1
-                ev.misses.append((ident, mission, str(item.get("text", ""))[:160]))
+                ev.misses.append((ident, mission, why_not(tagger, item, mission)))
     return ev
+
+
+def why_not(tagger: Tagger, item: dict[str, Any], mission: str) -> str:
+    """Why ``mission`` was not tagged: which cues the text had for it, and what stopped them."""
+    text = str(item.get("text") or "")
+    reading = tagger.read(normalize(text))
+    found = reading.missions.get(mission)
+    snippet = f"text: {text[:120]}"
+    if found is None:
+        return f"no cue for {mission} in the text; {snippet}"
+    words = ", ".join(sorted({c.label for c in found.strong + found.weak}))
+    if reading.topics:
+        stop = f"a general topic ({reading.topics[0]}) needs a handle, hashtag or two kinds of cue"
+    elif found.strong:
+        stop = "its places or terms fall outside the mission's active years"
+    elif not reading.context and not found.bound:
+        stop = "weak cues without peacekeeping context"
+    elif any(m != mission and e.strong for m, e in reading.missions.items()):
+        stop = "another mission is named and the cue is not bound to a mission word"
+    else:
+        stop = "weak cues below 1.0, a look-alike, another UN body, a list of countries or the date"
+    return f"found {words}, but {stop}; {snippet}"
 
 
 def report(ev: Evaluation) -> str:
@@ -150,7 +173,7 @@ def report(ev: Evaluation) -> str:
                      f" {s.recall:>8.3f} {s.f1:>6.3f}")
     lines.append("")
     lines.append(f"misses ({len(ev.misses)}):")
-    lines.extend(f"  {i} {m}: not tagged; text: {text}" for i, m, text in ev.misses)
+    lines.extend(f"  {i} {m}: not tagged: {why}" for i, m, why in ev.misses)
     lines.append(f"false alarms ({len(ev.false_alarms)}):")
     lines.extend(f"  {i} {m}: tagged because {reason}" for i, m, reason in ev.false_alarms)
     return "\n".join(lines)
