@@ -276,3 +276,15 @@ def test_status_shows_the_rate_limit_pause_as_the_next_allowed_call(tmp_path: Pa
     assert data["summary"]["paused_until"] == {"x:X_BEARER_TOKEN:users_tweets": until}
     assert data["sources"][0]["next_call_at"] >= until
     assert data["sources"][0]["state"] == "rate_limited"
+
+
+def test_status_of_an_archive_older_than_the_x_tables_has_no_x_section(tmp_path: Path) -> None:
+    from datetime import UTC, datetime
+
+    from aggregator.commands.x import x_status_lines
+    from aggregator.settings import Settings
+    from aggregator.store import Store
+
+    with Store(tmp_path / "old.db") as store:
+        store.db.execute("DROP TABLE x_reads")  # as read-only `status` finds an archive before 0020
+        assert x_status_lines(store, Settings(), datetime.now(UTC)) == []

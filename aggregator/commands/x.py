@@ -24,6 +24,8 @@ def x_status_rows(
     store: Store, settings: Settings, now: datetime, specs: Iterable[SourceSpec] = ()
 ) -> list[dict[str, Any]]:
     """Per X source: user id, last success, newest post, next allowed call, reads and spend."""
+    if not store.has_x_tables():
+        return []
     via = {s.id: ("bridge" if s.via_bridge else "api") for s in specs if s.kind == "x"}
     usage = store.x_usage_by_source(now)
     timeline = store.x_pauses(now).get(f"x:{settings.x_token_env}:users_tweets")

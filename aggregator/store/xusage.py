@@ -38,6 +38,12 @@ def _days(at: datetime, period: str) -> tuple[str, str]:
 class XUsageMixin:
     db: Database
 
+    def has_x_tables(self) -> bool:
+        """False for an archive opened read-only before migration 0020 was applied."""
+        return bool(self.db.execute(
+            "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'x_reads'"
+        ).fetchone())
+
     # --- billed reads ----------------------------------------------------------------
 
     def record_x_reads(
