@@ -1,6 +1,6 @@
 /* aggregator widget loader: inserts one iframe into each placeholder, nothing else. */
 (function(){
-var s=document.currentScript;if(!s)return;
+var s=document.currentScript||document.querySelector('script[src$="widget/embed.js"]');if(!s)return;
 var base=new URL('.',s.src),origin=base.origin,frames=[];
 var O=['posts','theme','compact','retweets','replies','media','lang','heading','reasons'];
 function init(){
