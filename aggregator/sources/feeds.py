@@ -459,7 +459,7 @@ class _Run:
             RawItem(source_id=spec.id, kind="feed", data=e, feed_title=title, feed_link=link)
             for e in entries
         )
-        warnings = (f"not well-formed, read anyway: {parsed['bozo']}",) if parsed["bozo"] else ()
+        warnings = (f"read despite a problem: {parsed['bozo']}",) if parsed["bozo"] else ()
         return FetchResult(status="ok", items=items, body_hash=digest, warnings=warnings, **common)
 
 
