@@ -140,6 +140,17 @@ def test_templates_can_be_overridden_by_name(tmp_path: Path) -> None:
     assert "<main" in _read(tmp_path, "missions/unmik/index.html")  # others stay built-in
 
 
+def test_a_broken_override_template_is_named_with_a_hint(tmp_path: Path) -> None:
+    custom = tmp_path / "mytemplates"
+    custom.mkdir()
+    (custom / "index.html").write_text("{% for r in rows %}never closed\n")
+    config = make_project(tmp_path, templates_dir="mytemplates")
+    result = CliRunner().invoke(cli, ["--config", str(config), "render"])
+    assert result.exit_code == 1
+    assert "index.html" in result.output and "templates_dir" in result.output
+    assert "Traceback" not in result.output
+
+
 def test_rendering_twice_changes_nothing_and_one_mission_only(tmp_path: Path) -> None:
     app = make_test_app(tmp_path)
     save(app, [make_post(1)])

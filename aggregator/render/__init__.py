@@ -14,10 +14,17 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from jinja2 import ChoiceLoader, Environment, FileSystemLoader, PackageLoader, select_autoescape
+from jinja2 import (
+    ChoiceLoader,
+    Environment,
+    FileSystemLoader,
+    PackageLoader,
+    TemplateError,
+    select_autoescape,
+)
 
 from aggregator.app import write_atomic
-from aggregator.errors import UsageError
+from aggregator.errors import AggregatorError, UsageError
 from aggregator.models import Mission, parse_iso
 from aggregator.render import cards, i18n
 
@@ -84,7 +91,15 @@ class Site:
             self.written.append(path)
 
     def render(self, template: str, **context: Any) -> str:
-        return self.env.get_template(template).render(site=self, now=self.now, **context)
+        try:
+            return self.env.get_template(template).render(site=self, now=self.now, **context)
+        except TemplateError as exc:
+            where = getattr(exc, "filename", None) or template
+            line = getattr(exc, "lineno", None)
+            raise AggregatorError(
+                f"template {where}{f' line {line}' if line else ''} failed: {exc}",
+                hint="fix or remove the template in templates_dir (config.yaml); the built-in one is used when absent",
+            ) from exc
 
 
 def render_site(app: App, missions: Collection[str] | None = None) -> list[Path]:
