@@ -169,3 +169,20 @@ def test_a_collector_that_lost_its_lease_does_not_move_state_back(
         row = app.store.source_state(sid)
         assert (written, row["cursor"], row["etag"], row["lease_owner"]) == (
             False, "900", None, "newer:2")
+
+
+def test_a_stop_request_ends_the_run_after_the_source_in_hand(
+    tmp_path: Path, server: FeedServer
+) -> None:
+    urls = [server.add(f"/s{i}.xml", body=GENERAL, delay=0.3 * i) for i in range(3)]
+    sources = [{"kind": "feed", "url": u, "name": f"s{i}"} for i, u in enumerate(urls)]
+    with make(tmp_path, sources) as app:
+        done: list[str] = []
+        result = collect(app, progress=lambda r: done.append(r.source_id),
+                         should_stop=lambda: bool(done))
+        assert [r.outcome for r in result.reports] == ["ok"]
+        leases = app.store.db.execute(
+            "SELECT COUNT(*) FROM sources WHERE lease_owner IS NOT NULL").fetchone()[0]
+        assert leases == 0  # the sources not reached are free for the next run
+        assert app.store.db.execute(
+            "SELECT finished_at FROM runs WHERE id = ?", [result.run_id]).fetchone()[0]
