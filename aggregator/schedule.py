@@ -37,7 +37,6 @@ QUIET_GROWTH = 1.5  # an empty poll says the gap is at least this much longer th
 
 STATES = ("new", "ok", "backing_off", "stale", "rate_limited", "gone", "disabled")
 STOPPED = frozenset({"gone", "disabled"})
-FAILING = frozenset({"backing_off"})
 
 
 def unit_jitter(source_id: str, now: datetime, salt: str = "") -> float:
