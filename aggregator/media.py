@@ -106,6 +106,30 @@ def copy_image(app: App, client: httpx.Client, url: str) -> Copy:
     return Copy("stored", name, width, height, len(webp))
 
 
+def _copy_item(
+    app: App, client: httpx.Client, item: dict[str, Any], attempts: list[dict[str, Any]], post_id: str
+) -> int:
+    """Give one media item a local copy (reusing an earlier one); 1 if it now has one."""
+    url = _image_url(item)
+    if url is None:
+        attempts.append({"url": str(item.get("url") or ""), "outcome": "not_image",
+                         "error": f"no http(s) image URL for a {item.get('kind', 'image')} item"})
+        return 0
+    earlier = app.store.stored_media(url)
+    if earlier and (app.config.output_path / earlier).is_file():
+        with Image.open(app.config.output_path / earlier) as img:
+            item.update(local_path=earlier, width=img.width, height=img.height)
+        return 1
+    result = copy_image(app, client, url)
+    attempts.append({"url": url, "outcome": result.outcome, "local_path": result.local_path,
+                     "bytes": result.size, "error": result.error})
+    if result.local_path:
+        item.update(local_path=result.local_path, width=result.width, height=result.height)
+        return 1
+    log.warning("media of post %s: %s: %s", post_id, url, result.error)
+    return 0
+
+
 def fetch_pending_media(app: App, *, limit: int = 500) -> int:
     """Copy the images of up to ``limit`` visible posts not tried before; return copies made."""
     s = app.config.settings
@@ -119,21 +143,12 @@ def fetch_pending_media(app: App, *, limit: int = 500) -> int:
         headers={"User-Agent": s.http_user_agent},
     ) as client:
         for post in pending:
-            media, attempts = [], []
+            media: list[dict[str, Any]] = []
+            attempts: list[dict[str, Any]] = []
             for item in post["media"]:
                 item = dict(item)
-                url = _image_url(item)
-                if url is not None and not item.get("local_path"):
-                    result = copy_image(app, client, url)
-                    attempts.append({"url": url, "outcome": result.outcome, "local_path": result.local_path,
-                                     "bytes": result.size, "error": result.error})
-                    if result.local_path:
-                        item.update(local_path=result.local_path, width=result.width, height=result.height)
-                        stored += 1
-                    else:
-                        log.warning("media of post %s: %s: %s", post["id"], url, result.error)
+                if not item.get("local_path"):
+                    stored += _copy_item(app, client, item, attempts, post["id"])
                 media.append(item)
-            if not attempts:
-                attempts.append({"url": "", "outcome": "refused", "error": "no image URL"})
             app.store.record_media(post["id"], media, attempts, iso(app.now()) or "")
     return stored

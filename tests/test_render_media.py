@@ -123,3 +123,16 @@ def test_render_command_can_fetch_media_first(tmp_path: Path, images: ImageServe
     assert result.exit_code == 0, result.output
     assert "media: 1 image(s) copied" in result.output
     assert 'alt="Town hall"' in (tmp_path / "output/widget/unmik.html").read_text()
+
+
+def test_a_recollected_post_gets_its_copy_back_without_a_download(tmp_path: Path, images: ImageServer) -> None:
+    app = make_test_app(tmp_path)
+    media = [Media(url=f"{images.url}/small.png", alt="Town hall")]
+    save(app, [make_post(1, media=media)])
+    assert fetch_pending_media(app) == 1
+    save(app, [make_post(1, media=media, text="Post number 1, corrected #UNMIK")])  # new version
+    assert _media(app, "p0001")[0].get("local_path") is None
+    assert fetch_pending_media(app) == 1
+    assert _media(app, "p0001")[0]["local_path"] == local_name(f"{images.url}/small.png")
+    assert images.hits == ["/small.png"]  # downloaded once
+    assert fetch_pending_media(app) == 0

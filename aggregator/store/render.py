@@ -82,15 +82,33 @@ class RenderMixin:
     # --- local media ------------------------------------------------------------------
 
     def posts_pending_media(self, limit: int = 500) -> list[dict[str, Any]]:
-        """Visible posts, newest first, with media never attempted (no ``media_fetches`` row)."""
+        """Visible posts, newest first, with an image that has no local copy and whose URL
+        has not failed before (a post re-collected with new content loses its ``local_path``
+        and comes back here; its earlier copy is then reused)."""
         cursor = self.db.execute(
             f"""SELECT p.id, p.media FROM posts p LEFT JOIN moderation m ON m.post_id = p.id
                 WHERE p.media != '[]' AND {VISIBLE}
-                  AND NOT EXISTS (SELECT 1 FROM media_fetches f WHERE f.post_id = p.id)
+                  AND EXISTS (
+                    SELECT 1 FROM json_each(p.media) j
+                    WHERE json_extract(j.value, '$.local_path') IS NULL
+                      AND NOT EXISTS (
+                        SELECT 1 FROM media_fetches f
+                        WHERE f.post_id = p.id AND f.outcome != 'stored'
+                          AND f.url IN (COALESCE(json_extract(j.value, '$.url'), ''),
+                                        COALESCE(json_extract(j.value, '$.preview_url'), ''))))
                 ORDER BY p.sort_at DESC LIMIT ?""",
             [limit],
         )
         return [{"id": r[0], "media": json.loads(r[1])} for r in cursor.fetchall()]
+
+    def stored_media(self, url: str) -> str | None:
+        """The local path of an earlier successful copy of ``url``, if any."""
+        row = self.db.execute(
+            "SELECT local_path FROM media_fetches WHERE url = ? AND outcome = 'stored'"
+            " AND local_path IS NOT NULL LIMIT 1",
+            [url],
+        ).fetchone()
+        return str(row[0]) if row else None
 
     def record_media(
         self,
