@@ -81,7 +81,7 @@ def test_same_body_again_is_not_parsed_again(server: FeedServer) -> None:
 def test_a_hanging_source_is_cut_at_its_deadline_while_others_complete(server: FeedServer) -> None:
     hang = server.add("/hang.xml", hang=True)
     fast = [server.add(f"/ok{i}.xml", body=RSS) for i in range(3)]
-    settings = replace(SETTINGS, http_read_timeout=30, http_deadline=1.0)
+    settings = replace(SETTINGS, http_read_timeout=30, http_deadline=2.0)
     started = time.monotonic()
     with FeedFetcher(settings) as fetcher:
         order = [(s.url, o) for s, o in fetcher.fetch_many([(spec(u), {}) for u in [hang, *fast]])]
@@ -90,8 +90,8 @@ def test_a_hanging_source_is_cut_at_its_deadline_while_others_complete(server: F
     assert all(isinstance(o, FetchResult) for u, o in order if u != hang)
     error = dict(order)[hang]
     assert isinstance(error, FetchError)
-    assert "no complete response within 1 s" in str(error) and hang in str(error)
-    assert elapsed < 4
+    assert "no complete response within 2 s" in str(error) and hang in str(error)
+    assert 2 <= elapsed < 8  # cut at its deadline, not at the 30 s read timeout
 
 
 @pytest.mark.parametrize(

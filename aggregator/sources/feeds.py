@@ -17,7 +17,6 @@
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import queue
 import re
 import threading
@@ -25,7 +24,6 @@ import time
 from collections.abc import Iterator, Mapping, Sequence
 from concurrent.futures import Executor
 from concurrent.futures.process import BrokenProcessPool
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urljoin
@@ -33,17 +31,12 @@ from urllib.parse import urljoin
 import feedparser
 import httpx
 
-from aggregator.errors import FetchError, GoneError, ParseError, SourceError
-from aggregator.models import FetchResult, RawItem, SourceSpec, iso
+from aggregator.errors import FetchError, SourceError
+from aggregator.models import FetchResult, SourceSpec, iso
 from aggregator.settings import Settings
 from aggregator.sources import Job, Outcome
-from aggregator.sources.http import (
-    check_allowed,
-    host_of,
-    max_age_seconds,
-    retry_after,
-    status_error,
-)
+from aggregator.sources.feed_result import Response, before_parsing, from_parsed
+from aggregator.sources.http import check_allowed, host_of
 from aggregator.sources.pool import LazyProcessPool, worker_count
 
 REDIRECTS = frozenset({301, 302, 303, 307, 308})
@@ -110,15 +103,6 @@ def parse_body(body: bytes, url: str, content_type: str | None) -> dict[str, Any
 
 
 # --- HTTP ----------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class _Response:
-    status: int
-    url: str
-    headers: Mapping[str, str]
-    body: bytes
-    permanent_url: str | None
 
 
 class FeedFetcher:
@@ -281,7 +265,7 @@ class _Run:
 
     async def _fetch(
         self, client: httpx.AsyncClient, spec: SourceSpec, state: Mapping[str, Any], url: str
-    ) -> _Response:
+    ) -> Response:
         deadline = self.s.http_deadline
         try:
             async with asyncio.timeout(deadline):
@@ -317,7 +301,7 @@ class _Run:
 
     async def _follow(
         self, client: httpx.AsyncClient, spec: SourceSpec, state: Mapping[str, Any], url: str
-    ) -> _Response:
+    ) -> Response:
         headers: dict[str, str] = {}
         if state.get("etag"):
             headers["If-None-Match"] = str(state["etag"])
@@ -336,7 +320,7 @@ class _Run:
                     seen.append(url)
                     continue
                 body = b"" if r.status_code == 304 else await self._body(spec, url, r)
-                return _Response(
+                return Response(
                     status=r.status_code, url=url, headers=dict(r.headers.items()), body=body,
                     permanent_url=url if permanent and len(seen) > 1 else None,
                 )
@@ -381,37 +365,15 @@ class _Run:
     # -- from a response to a result --
 
     async def _result(
-        self, spec: SourceSpec, state: Mapping[str, Any], resp: _Response
+        self, spec: SourceSpec, state: Mapping[str, Any], resp: Response
     ) -> FetchResult:
-        now = self.f._clock()
-        headers = {k.lower(): v for k, v in resp.headers.items()}
-        common: dict[str, Any] = {
-            "source_id": spec.id,
-            "http_status": resp.status,
-            "etag": headers.get("etag") or state.get("etag"),
-            "last_modified": headers.get("last-modified") or state.get("last_modified"),
-            "permanent_url": resp.permanent_url,
-            "retry_after": retry_after(headers, now),
-            "max_age_seconds": max_age_seconds(headers, now),
-        }
-        if resp.status == 304:
-            return FetchResult(status="not_modified", body_hash=state.get("body_hash"), **common)
-        if resp.status == 410:
-            raise GoneError(
-                f"{spec.id}: HTTP 410 Gone from {resp.url}", source=spec.id, http_status=410,
-                hint="the publisher removed this feed; it is no longer polled. Remove it from"
-                " feeds/ or replace the URL",
-            )
-        if resp.status >= 400 or resp.status < 200:
-            phrase = httpx.codes.get_reason_phrase(resp.status)
-            raise status_error(spec.id, resp.url, resp.status, phrase, common["retry_after"])
-        digest = hashlib.sha256(resp.body).hexdigest()
-        if digest == state.get("body_hash"):
-            return FetchResult(status="unchanged", body_hash=digest, **common)
+        verdict = before_parsing(spec, state, resp, self.f._clock())
+        if isinstance(verdict, FetchResult):
+            return verdict
         parsed = await self._parse(spec, resp)
-        return self._items(spec, resp, parsed, digest, common)
+        return from_parsed(spec, resp, parsed, verdict)
 
-    async def _parse(self, spec: SourceSpec, resp: _Response) -> dict[str, Any]:
+    async def _parse(self, spec: SourceSpec, resp: Response) -> dict[str, Any]:
         ctype = resp.headers.get("content-type")
         loop = asyncio.get_running_loop()
         try:
@@ -426,41 +388,6 @@ class _Run:
                 f"{spec.id}: the parser process died while reading {resp.url}", source=spec.id,
                 hint="the feed may be huge or pathological; it is retried on the next run",
             ) from None
-
-    def _items(
-        self, spec: SourceSpec, resp: _Response, parsed: dict[str, Any], digest: str,
-        common: dict[str, Any],
-    ) -> FetchResult:
-        entries = parsed["entries"]
-        if parsed["html_page"]:
-            alt = parsed["alternate"]
-            raise ParseError(
-                f"{spec.id}: {resp.url} is an HTML web page, not a feed", source=spec.id,
-                hint=f"use the page's feed address instead: {alt}" if alt else
-                "open the page, find its RSS/Atom link and put that URL in feeds/",
-            )
-        if not entries and parsed["bozo"]:
-            raise ParseError(
-                f"{spec.id}: {resp.url} is not a readable feed ({parsed['bozo']})",
-                source=spec.id,
-                hint="the XML is broken; check the URL in a browser and tell the publisher;"
-                " it is retried later",
-            )
-        if not entries and not parsed["version"]:
-            raise ParseError(
-                f"{spec.id}: {resp.url} is neither RSS nor Atom"
-                f" (Content-Type: {resp.headers.get('content-type', 'none')})",
-                source=spec.id, hint="check that the URL points at the feed itself",
-            )
-        feed = parsed["feed"]
-        link = feed.get("link") or resp.url
-        title = feed.get("title") or spec.name
-        items = tuple(
-            RawItem(source_id=spec.id, kind="feed", data=e, feed_title=title, feed_link=link)
-            for e in entries
-        )
-        warnings = (f"read despite a problem: {parsed['bozo']}",) if parsed["bozo"] else ()
-        return FetchResult(status="ok", items=items, body_hash=digest, warnings=warnings, **common)
 
 
 __all__ = ["FeedFetcher", "parse_body"]

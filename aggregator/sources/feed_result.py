@@ -1,0 +1,115 @@
+"""From an HTTP response (and, if needed, its parsed body) to a ``FetchResult`` or an error.
+
+Pure: the decisions of ``sources/feeds.py`` that need no network and no parser, so they read
+(and test) on their own: 304 -> ``not_modified``; 410 -> ``GoneError``; other 4xx/5xx ->
+``FetchError``; a body hashing to the stored ``body_hash`` -> ``unchanged``; an HTML page, or
+broken XML with no entry -> ``ParseError``; otherwise ``ok`` with the entries as ``RawItem``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from http import HTTPStatus
+from typing import Any
+
+from aggregator.errors import GoneError, ParseError
+from aggregator.models import FetchResult, RawItem, SourceSpec
+from aggregator.sources.http import max_age_seconds, retry_after, status_error
+
+
+@dataclass(frozen=True)
+class Response:
+    status: int
+    url: str  # the final URL, after redirects
+    headers: Mapping[str, str]
+    body: bytes
+    permanent_url: str | None  # set when every redirect on the way was 301/308
+
+
+@dataclass(frozen=True)
+class ToParse:
+    """The body must be parsed; these are the result fields already known."""
+
+    digest: str
+    common: Mapping[str, Any]
+
+
+def _reason(status: int) -> str:
+    try:
+        return HTTPStatus(status).phrase
+    except ValueError:
+        return ""
+
+
+def before_parsing(
+    spec: SourceSpec, state: Mapping[str, Any], resp: Response, now: datetime
+) -> FetchResult | ToParse:
+    """Everything decided from the status, headers and body hash; raises ``SourceError``s."""
+    headers = {k.lower(): v for k, v in resp.headers.items()}
+    common: dict[str, Any] = {
+        "source_id": spec.id,
+        "http_status": resp.status,
+        "etag": headers.get("etag") or state.get("etag"),
+        "last_modified": headers.get("last-modified") or state.get("last_modified"),
+        "permanent_url": resp.permanent_url,
+        "retry_after": retry_after(headers, now),
+        "max_age_seconds": max_age_seconds(headers, now),
+    }
+    if resp.status == 304:
+        return FetchResult(status="not_modified", body_hash=state.get("body_hash"), **common)
+    if resp.status == 410:
+        raise GoneError(
+            f"{spec.id}: HTTP 410 Gone from {resp.url}", source=spec.id, http_status=410,
+            hint="the publisher removed this feed; it is no longer polled. Remove it from"
+            " feeds/ or replace the URL",
+        )
+    if resp.status >= 400 or resp.status < 200:
+        raise status_error(spec.id, resp.url, resp.status, _reason(resp.status),
+                           common["retry_after"])
+    digest = hashlib.sha256(resp.body).hexdigest()
+    if digest == state.get("body_hash"):
+        return FetchResult(status="unchanged", body_hash=digest, **common)
+    return ToParse(digest=digest, common=common)
+
+
+def from_parsed(
+    spec: SourceSpec, resp: Response, parsed: Mapping[str, Any], known: ToParse
+) -> FetchResult:
+    """The parsed body (``feeds.parse_body``) as items, or the ``ParseError`` it deserves."""
+    entries = parsed["entries"]
+    if parsed["html_page"]:
+        alt = parsed["alternate"]
+        raise ParseError(
+            f"{spec.id}: {resp.url} is an HTML web page, not a feed", source=spec.id,
+            hint=f"use the page's feed address instead: {alt}" if alt else
+            "open the page, find its RSS/Atom link and put that URL in feeds/",
+        )
+    if not entries and parsed["bozo"]:
+        raise ParseError(
+            f"{spec.id}: {resp.url} is not a readable feed ({parsed['bozo']})", source=spec.id,
+            hint="the XML is broken; check the URL in a browser and tell the publisher;"
+            " it is retried later",
+        )
+    if not entries and not parsed["version"]:
+        raise ParseError(
+            f"{spec.id}: {resp.url} is neither RSS nor Atom"
+            f" (Content-Type: {resp.headers.get('content-type', 'none')})",
+            source=spec.id, hint="check that the URL points at the feed itself",
+        )
+    feed = parsed["feed"]
+    link = feed.get("link") or resp.url
+    title = feed.get("title") or spec.name
+    items = tuple(
+        RawItem(source_id=spec.id, kind="feed", data=e, feed_title=title, feed_link=link)
+        for e in entries
+    )
+    warnings = (f"read despite a problem: {parsed['bozo']}",) if parsed["bozo"] else ()
+    return FetchResult(
+        status="ok", items=items, body_hash=known.digest, warnings=warnings, **known.common
+    )
+
+
+__all__ = ["Response", "ToParse", "before_parsing", "from_parsed"]
