@@ -44,6 +44,7 @@ PENDING_RENDER = "pending_render"
 
 CollectFn = Callable[["App", Callable[[], bool], Callable[[SourceReport], None]], Any]
 RenderFn = Callable[["App", Collection[str]], Any]
+MediaFn = Callable[["App"], Any]
 DigestFn = Callable[["App", datetime], Any]
 AlertFn = Callable[["App", str, str], None]
 
@@ -105,6 +106,12 @@ def default_collect(
     if "should_stop" in inspect.signature(collect).parameters:
         kwargs["should_stop"] = should_stop
     return collect(app, **kwargs)
+
+
+def default_media(app: App) -> Any:
+    from aggregator.media import fetch_pending_media
+
+    return fetch_pending_media(app)
 
 
 def default_render(app: App, missions: Collection[str]) -> Any:
@@ -186,6 +193,7 @@ class Service:
         *,
         collect: CollectFn = default_collect,
         render: RenderFn = default_render,
+        media: MediaFn = default_media,
         digests: DigestFn = default_digests,
         alert: AlertFn = default_alert,
         logger: logging.Logger | None = None,
@@ -193,6 +201,7 @@ class Service:
         self.app = app
         self._collect = collect
         self._render = render
+        self._media = media
         self._digests = digests
         self._alert = alert
         self.log = logger or log
@@ -237,6 +246,8 @@ class Service:
         if self.should_stop():
             summary.stopped = True
         else:
+            if pending:  # local copies of new posts' images first, so pages show them
+                self._guard("media", summary, lambda: self._media(self.app))
             if pending and self._guard(
                 "render", summary, lambda: self._render(self.app, sorted(pending)) or True
             ):

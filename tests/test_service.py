@@ -63,6 +63,10 @@ class Steps:
         if "render" in self.fail:
             raise OSError("disk full")
 
+    def media(self, app: App) -> int:
+        self.calls.append(("media", None))
+        return 0
+
     def digests(self, app: App, now: datetime) -> list[str]:
         self.calls.append(("digests", now))
         return []
@@ -73,7 +77,7 @@ class Steps:
                 alerts.append((subject, body))
 
         return Service(app, collect=self.collect, render=self.render, digests=self.digests,
-                       alert=alert)
+                       alert=alert, media=self.media)
 
 
 def test_tick_collects_then_renders_only_changed_missions_then_sends_due_digests(
@@ -81,9 +85,9 @@ def test_tick_collects_then_renders_only_changed_missions_then_sends_due_digests
 ) -> None:
     steps = Steps()
     summary = steps.service(app).tick()
-    assert [c[0] for c in steps.calls] == ["collect", "render", "digests"]
-    assert steps.calls[1] == ("render", ["UNMIK"])
-    assert steps.calls[2] == ("digests", T0)
+    assert [c[0] for c in steps.calls] == ["collect", "media", "render", "digests"]
+    assert steps.calls[2] == ("render", ["UNMIK"])
+    assert steps.calls[3] == ("digests", T0)
     assert summary.posts_added == 2 and summary.rendered == ["UNMIK"]
     record = app.store.service_value("last_tick")
     assert record is not None and record.value["rendered"] == ["UNMIK"]
@@ -261,7 +265,8 @@ def test_a_daily_digest_fires_once_across_a_misfire_and_a_restart(
     def service_on(app: App) -> Service:
         from aggregator.digest import due_digests
 
-        return Service(app, collect=steps.collect, render=steps.render, digests=due_digests)
+        return Service(app, collect=steps.collect, render=steps.render, digests=due_digests,
+                       media=steps.media)
 
     with make_app(config, clock=clock, env=SECRET_ENV) as app:
         service_on(app).tick()  # 05:00 UTC: yesterday's 07:00 has not been sent yet
