@@ -162,7 +162,9 @@ class Tagger:
     ) -> list[Tag]:
         norm = normalize(text)
         reading = self.read(norm, hashtags=hashtags, mentions=mentions)
-        when = date_range(published, source_url or "", norm)
+        dated = any(c.kind in ("place", "term") for ev in reading.missions.values()
+                    for c in (*ev.strong, *ev.weak))
+        when = date_range(published, source_url or "", norm) if dated else None
         found = self._text_tags(reading, when)
         if found:
             return sorted(found.values(), key=lambda t: t.mission)

@@ -18,6 +18,15 @@ _URL_NAMED = re.compile(
     r"|(?<!\d)((?:19|20)\d\d)(jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)(\d\d)?(?![a-z\d])"
 )
 _URL_YEAR = re.compile(r"/((?:19|20)\d\d)/")
+_FULL_MONTHS = ("january", "february", "march", "april", "may", "june", "july", "august",
+                "september", "october", "november", "december")
+_MONTH_RX = "|".join(_FULL_MONTHS)
+# A dateline in the text: "7 October 2008", "October 11, 2018", "2019-10-15".
+_TEXT_DATE = re.compile(
+    rf"\b(\d{{1,2}}) ({_MONTH_RX}) ((?:19|20)\d\d)\b"
+    rf"|\b({_MONTH_RX}) (\d{{1,2}}),? ((?:19|20)\d\d)\b"
+    r"|\b((?:19|20)\d\d)-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])\b"
+)
 _LAST_MONTH = re.compile(r"\blast month\b|\ble mois dernier\b|\bel mes pasado\b")
 _LAST_YEAR = re.compile(r"\blast year\b|\bl'an dernier\b|\bl'annee derniere\b")
 
@@ -81,7 +90,7 @@ def date_range(
         d = (published if published.tzinfo else published.replace(tzinfo=UTC)).astimezone(UTC).date()
         when: tuple[date, date] | None = (d, d)
     else:
-        when = url_date(source_url)
+        when = url_date(source_url) or text_date(norm)
     if when is None:
         return None
     if _LAST_MONTH.search(norm):
@@ -91,3 +100,20 @@ def date_range(
         year = when[0].year - 1
         return date(year, 1, 1), date(year, 12, 31)
     return when
+
+
+def text_date(norm: str) -> tuple[date, date] | None:
+    """The first full date written in (normalized) text, as a news dateline gives it."""
+    m = _TEXT_DATE.search(norm)
+    if m is None:
+        return None
+    try:
+        if m[1]:
+            d = date(int(m[3]), _FULL_MONTHS.index(m[2]) + 1, int(m[1]))
+        elif m[4]:
+            d = date(int(m[6]), _FULL_MONTHS.index(m[4]) + 1, int(m[5]))
+        else:
+            d = date(int(m[7]), int(m[8]), int(m[9]))
+    except ValueError:
+        return None
+    return d, d

@@ -133,6 +133,9 @@ def test_dates_decide_places(tagger: Tagger) -> None:
     haiti = "UN peacekeepers patrol Port-au-Prince, Haiti"
     assert missions_of(tagger, haiti, published=datetime(2010, 1, 1, tzinfo=UTC)) == ["MINUSTAH"]
     assert missions_of(tagger, haiti, published=datetime(2018, 6, 1, tzinfo=UTC)) == ["MINUJUSTH"]
+    # Without a date or a dated URL, a dateline in the text decides.
+    assert missions_of(tagger, "Abyei, 12 May 2010: UN peacekeepers came under fire") == []
+    assert missions_of(tagger, "Abyei, March 3, 2014: UN peacekeepers came under fire") == ["UNISFA"]
     # A mission named outright is tagged whatever the date.
     assert missions_of(tagger, "UNAMID archive", published=datetime(2025, 1, 1, tzinfo=UTC)) == ["UNAMID"]
 
