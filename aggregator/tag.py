@@ -29,13 +29,13 @@ from aggregator.models import Mission, Post, SourceSpec, Tag
 from aggregator.tag_dates import date_range, parse_date, url_date
 from aggregator.tag_rules import (
     GAP,
-    MAX_GAP,
     UN_TOKEN,
     Cue,
     GeneralRules,
     Index,
     Window,
     build_index,
+    gapped_match,
     general_rules_from,
     host_of,
     normalize,
@@ -218,7 +218,7 @@ class Tagger:
                     until = i + k
                     break
             for head, tail, cues in idx.gapped.get(tok, ()):
-                if _gapped_match(tokens, i, head, tail):
+                if gapped_match(tokens, i, head, tail):
                     for cue in cues:
                         reading.add(cue)
         self._extra(reading, hashtags, mentions, seen_tags, seen_mentions)
@@ -351,17 +351,6 @@ def _as_hashtag(cue: Cue) -> Cue:
     if cue.mission is None or (cue.kind in ("place", "term") and cue.weight < STRONG):
         return cue
     return Cue(cue.mission, "hashtag", max(cue.weight, STRONG), f"#{cue.label.lstrip('#')}")
-
-
-def _gapped_match(tokens: list[str], i: int, head: tuple[str, ...], tail: tuple[str, ...]) -> bool:
-    k = len(head)
-    if tokens[i : i + k] != list(head):
-        return False
-    start = i + k
-    for j in range(start, min(start + MAX_GAP + 1, len(tokens))):
-        if tokens[j : j + len(tail)] == list(tail):
-            return True
-    return False
 
 
 def _bind(

@@ -277,3 +277,15 @@ def general_rules_from(data: Mapping[str, object] | None) -> GeneralRules:
         mission_words=words("mission_words"),
         peacekeeping_words=words("peacekeeping_words"), handles=words("handles"),
     )
+
+
+def gapped_match(tokens: list[str], i: int, head: tuple[str, ...], tail: tuple[str, ...]) -> bool:
+    """Does ``head`` start at ``i`` with ``tail`` following within ``MAX_GAP`` tokens?"""
+    k = len(head)
+    if tokens[i : i + k] != list(head):
+        return False
+    start = i + k
+    for j in range(start, min(start + MAX_GAP + 1, len(tokens))):
+        if tokens[j : j + len(tail)] == list(tail):
+            return True
+    return False
