@@ -16,6 +16,7 @@ from sqlite_utils import Database
 
 from aggregator.errors import StoreError
 from aggregator.store.archive import ArchiveMixin
+from aggregator.store.digest import DigestMixin
 from aggregator.store.editors import EditorsMixin
 from aggregator.store.immediate import ImmediateDatabase
 from aggregator.store.moderation import ModerationMixin
@@ -35,7 +36,7 @@ def system_clock() -> datetime:
     return datetime.now(UTC)
 
 
-class Store(PostsMixin, SourcesMixin, RenderMixin, ModerationMixin, EditorsMixin, ServiceMixin, SearchMixin, ArchiveMixin, XUsageMixin, TagsMixin):
+class Store(PostsMixin, SourcesMixin, RenderMixin, ModerationMixin, EditorsMixin, ServiceMixin, SearchMixin, ArchiveMixin, XUsageMixin, TagsMixin, DigestMixin):
     def __init__(
         self, path: str | Path, *, clock: Clock = system_clock, readonly: bool = False
     ) -> None:

@@ -443,3 +443,76 @@ def _x_availability_trigger(db: Database) -> None:
             WHERE id = NEW.post_id;
         END"""
     )
+
+
+# --- 0040-0049: the email digest (issue 6) ------------------------------------------------
+
+
+@MIGRATIONS(name="0040_digest")
+def _digest(db: Database) -> None:
+    db.execute(
+        """
+        CREATE TABLE subscribers (
+            list_name TEXT NOT NULL,
+            email TEXT NOT NULL,
+            status TEXT NOT NULL DEFAULT 'active' CHECK (status IN ('active', 'unsubscribed')),
+            added_at TEXT NOT NULL,
+            unsubscribed_at TEXT,
+            unsubscribed_via TEXT,
+            PRIMARY KEY (list_name, email)
+        )"""
+    )
+    # One row per digest of one list: its window is fixed when the run opens, so a resumed
+    # run sends the same posts under the same Message-IDs.
+    db.execute(
+        """
+        CREATE TABLE digest_runs (
+            id INTEGER PRIMARY KEY,
+            list_name TEXT NOT NULL,
+            window_start TEXT NOT NULL,
+            window_end TEXT NOT NULL,
+            status TEXT NOT NULL CHECK (status IN ('open', 'complete', 'empty')),
+            posts INTEGER NOT NULL DEFAULT 0,
+            opened_at TEXT NOT NULL,
+            finished_at TEXT,
+            lease_owner TEXT,
+            lease_until TEXT
+        )"""
+    )
+    db.execute("CREATE INDEX digest_runs_list ON digest_runs(list_name, window_end DESC)")
+    db.execute("CREATE INDEX IF NOT EXISTS posts_collected_at ON posts(collected_at)")
+    db.execute(
+        """
+        CREATE TABLE digest_run_posts (
+            run_id INTEGER NOT NULL REFERENCES digest_runs(id),
+            post_id TEXT NOT NULL REFERENCES posts(id),
+            PRIMARY KEY (run_id, post_id)
+        )"""
+    )
+    db.execute(
+        """
+        CREATE TABLE digest_sends (
+            run_id INTEGER NOT NULL REFERENCES digest_runs(id),
+            email TEXT NOT NULL,
+            message_id TEXT NOT NULL,
+            status TEXT NOT NULL CHECK (status IN ('in_flight', 'sent', 'deferred', 'failed')),
+            attempts INTEGER NOT NULL DEFAULT 0,
+            last_error TEXT,
+            smtp_code INTEGER,
+            updated_at TEXT NOT NULL,
+            PRIMARY KEY (run_id, email)
+        )"""
+    )
+    DESCRIPTIONS["subscribers"] = (
+        "Recipients of each digest list (personal data: never exported to output/)",
+        {"status": "active or unsubscribed", "unsubscribed_via": "link, cli"},
+    )
+    DESCRIPTIONS["digest_runs"] = (
+        "One digest of one list: its window (collected_at range) and whether it is done",
+        {"status": "open (sending or interrupted), complete, empty (nothing new, not sent)"},
+    )
+    DESCRIPTIONS["digest_run_posts"] = ("The posts each digest carries, frozen at open", {})
+    DESCRIPTIONS["digest_sends"] = (
+        "The exactly-once ledger: one row per recipient of a digest, recorded before sending",
+        {"status": "in_flight (handed to SMTP, outcome unknown), sent, deferred (4xx), failed (5xx)"},
+    )
