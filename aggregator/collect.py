@@ -180,6 +180,7 @@ class _Run:
         self._tagger: Tagger | None = None
         self.pool: Executor | None = None
         self.rows: dict[str, Mapping[str, Any]] = {}
+        self.last = SourceReport("", "skipped")  # the report most recently committed
         self.pending: dict[Future[Prepared], tuple[SourceSpec, FetchResult, float]] = {}
 
     @property
@@ -190,10 +191,11 @@ class _Run:
             self._tagger = Tagger.from_config(self.app.config)
         return self._tagger
 
-    def report(self, report: SourceReport) -> None:
+    def report(self, report: SourceReport, *, recorded: bool = False) -> None:
+        """Add a source's outcome to the run (its event row, unless already written)."""
         self.result.reports.append(report)
         self.result.missions_changed |= set(report.missions_changed)
-        if report.outcome != "skipped":
+        if report.outcome != "skipped" and not recorded:
             self.app.store.record_event(self.result.run_id, report, self.app.now())
         if self.progress is not None:
             self.progress(report)
@@ -243,16 +245,25 @@ class _Run:
                prepared: Prepared | None = None) -> None:
         try:
             if isinstance(outcome, SourceError):
-                report = self._failure(spec, outcome)
+                report = self._failure(spec, outcome, started)
             else:
                 if prepared is None:
                     prepared = prepare_posts(spec, outcome.items, self.app.now(), self.tagger)
-                report = self._success(spec, outcome, prepared)
+                report = self._success(spec, outcome, prepared, started)
         except SourceError as exc:
-            report = self._failure(spec, exc)
-        self.report(replace(report, duration_s=time.monotonic() - started))
+            report = self._failure(spec, exc, started)
+        self.report(report, recorded=True)
 
-    def _success(self, spec: SourceSpec, result: FetchResult, prepared: Prepared) -> SourceReport:
+    def _event(
+        self, report: SourceReport, started: float
+    ) -> tuple[int | None, SourceReport, datetime]:
+        """The ``source_events`` row, written in the source's own transaction."""
+        final = replace(report, duration_s=time.monotonic() - started)
+        self.last = final
+        return self.result.run_id, final, self.app.now()
+
+    def _success(self, spec: SourceSpec, result: FetchResult, prepared: Prepared,
+                 started: float) -> SourceReport:
         app = self.app
         now = app.now()
         tagged, problems = prepared
@@ -273,28 +284,30 @@ class _Run:
             written.update(values)
             return values
 
-        added, updated, changed, _ = app.store.commit_source(
-            spec.id, self.owner, list(tagged), state
-        )
-        due = written.get("due_at")
-        return SourceReport(
-            spec.id, result.status, posts_added=added, posts_updated=updated,
-            next_due=_parse(due), missions_changed=frozenset(changed),
-            error="; ".join(warnings) or None,
-        )
+        def event(
+            added: int, updated: int, changed: set[str]
+        ) -> tuple[int | None, SourceReport, datetime]:
+            return self._event(SourceReport(
+                spec.id, result.status, posts_added=added, posts_updated=updated,
+                next_due=_parse(written.get("due_at")), missions_changed=frozenset(changed),
+                error="; ".join(warnings) or None,
+            ), started)
 
-    def _failure(self, spec: SourceSpec, error: SourceError) -> SourceReport:
+        app.store.commit_source(spec.id, self.owner, list(tagged), state, event)
+        return self.last
+
+    def _failure(self, spec: SourceSpec, error: SourceError, started: float) -> SourceReport:
         app = self.app
         row = self.rows.get(spec.id) or app.store.source_state(spec.id)
         values = schedule.after_failure(
             row, error, now=app.now(), settings=app.config.settings, spec=spec
         )
-        app.store.commit_source(spec.id, self.owner, [], lambda _a, _u: values)
+        report = SourceReport(spec.id, "error", error=str(error), error_kind=error.kind,
+                              next_due=_parse(values.get("due_at")))
+        app.store.commit_source(spec.id, self.owner, [], lambda _a, _u: values,
+                                lambda _a, _u, _c: self._event(report, started))
         log.info("source %s failed: %s", spec.id, error)
-        return SourceReport(
-            spec.id, "error", error=str(error), error_kind=error.kind,
-            next_due=_parse(values.get("due_at")),
-        )
+        return self.last
 
 
 def _fetch_state(result: FetchResult) -> dict[str, Any]:

@@ -106,30 +106,41 @@ class SourcesMixin:
         owner: str,
         tagged: Sequence[tuple[Post, Sequence[Tag]]],
         state: Callable[[int, int], Mapping[str, Any]],
+        event: Callable[[int, int, set[str]], tuple[int | None, SourceReport, datetime]]
+        | None = None,
     ) -> tuple[int, int, set[str], bool]:
         """Store a source's posts and its new state in ONE transaction, and end the lease.
 
         ``state(added, updated)`` gives the ``sources`` values (ETag, cursor, schedule...).
         They are written only while ``owner`` still holds the lease, so a collector whose
         lease ran out and was taken over never moves the state (or a cursor) backwards; its
-        posts are still stored (upserts are idempotent). Returns (added, updated, missions
-        changed, whether the state was written).
+        posts are still stored (upserts are idempotent). ``event(added, updated, changed)``
+        gives the run's ``source_events`` row (run id, report, time), written in the same
+        transaction. Returns (added, updated, missions changed, whether the state was written).
         """
         with self.db.atomic():
             if tagged:
                 added, updated, changed = self.save_posts(tagged)  # type: ignore[attr-defined]
             else:
                 added, updated, changed = 0, 0, set()
-            row = self.db.execute(
-                "SELECT lease_owner, cursor FROM sources WHERE id = ?", [source_id]
-            ).fetchone()
-            if row is None or row[0] != owner:
-                return added, updated, changed, False
-            values = {**state(added, updated), "lease_owner": None, "lease_until": None}
-            if _is_behind(values.get("cursor"), row[1]):
-                values["cursor"] = row[1]
-            self._set_source(source_id, values)
-        return added, updated, changed, True
+            written = self._end_lease(source_id, owner, lambda: state(added, updated))
+            if event is not None:
+                self.record_event(*event(added, updated, changed))
+        return added, updated, changed, written
+
+    def _end_lease(
+        self, source_id: str, owner: str, state: Callable[[], Mapping[str, Any]]
+    ) -> bool:
+        row = self.db.execute(
+            "SELECT lease_owner, cursor FROM sources WHERE id = ?", [source_id]
+        ).fetchone()
+        if row is None or row[0] != owner:
+            return False
+        values = {**state(), "lease_owner": None, "lease_until": None}
+        if _is_behind(values.get("cursor"), row[1]):
+            values["cursor"] = row[1]
+        self._set_source(source_id, values)
+        return True
 
     def _set_source(self, source_id: str, values: Mapping[str, Any]) -> None:
         """One plain UPDATE (the columns are known; no introspection per call)."""
