@@ -156,7 +156,7 @@ def run_ours(folder: Path, urls: list[str]) -> dict[str, Any]:
         cfg.write_text(yaml.safe_dump({
             "database": str(folder / "bench.db"), "output_dir": str(folder / "out"),
             "missions_dir": str(ROOT / "feeds"), "sources_file": "sources.yaml",
-            "http": {"concurrency": 64, "per_host_limit": 2},
+            "http": {"concurrency": 100, "per_host_limit": 2},
         }))
     with make_app(load_config(cfg)) as app:
         started = time.perf_counter()
@@ -297,7 +297,7 @@ def report(n: int, reps: int, ours: dict[str, list[dict[str, Any]]],
         f"Collection (`benchmarks/collect.py`, #2): {n} feeds x 20 entries (~22 KB each, 30% "
         f"Atom) from a loopback server adding {DELAY * 1000:.0f} ms per response, spread over "
         f"{-(-n // PER_HOST)} addresses (127.0.0.2 and up); medians of {reps}; "
-        f"{os.cpu_count()} cores; http.concurrency 64, per_host_limit 2, parse_workers 0 "
+        f"{os.cpu_count()} cores; http.concurrency 100, per_host_limit 2, parse_workers 0 "
         "(one per core). Measured {date}.".replace("{date}", time.strftime("%Y-%m-%d")),
         "",
         "| measure | result | detail | target |",
