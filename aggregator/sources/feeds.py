@@ -57,20 +57,22 @@ _HREF = re.compile(r"href=[\"']([^\"']+)[\"']", re.IGNORECASE)
 # --- parsing (runs in worker processes) ----------------------------------------------
 
 
+def _time(value: time.struct_time) -> str | None:
+    try:
+        return iso(datetime(*value[:6], tzinfo=UTC))
+    except (ValueError, OverflowError):
+        return None
+
+
 def _plain(value: Any) -> Any:
-    """feedparser's result as JSON-safe data: dicts, lists, strings, numbers, ISO times."""
+    """A feedparser value as data that pickles small and dumps as JSON: times become ISO
+    strings; nested dicts and lists are walked only where a time may hide (``*_parsed``)."""
     if isinstance(value, time.struct_time):
-        try:
-            return iso(datetime(*value[:6], tzinfo=UTC))
-        except (ValueError, OverflowError):
-            return None
+        return _time(value)
     if isinstance(value, dict):
-        return {str(k): _plain(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_plain(v) for v in value]
-    if isinstance(value, str | int | float | bool) or value is None:
-        return value
-    return str(value)
+        return {str(k): (_plain(v) if k.endswith("_parsed") or isinstance(v, dict) else v)
+                for k, v in value.items()}
+    return value
 
 
 def parse_body(body: bytes, url: str, content_type: str | None) -> dict[str, Any]:
