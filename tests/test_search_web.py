@@ -128,3 +128,18 @@ def test_downloads_are_capped_and_the_page_says_so(site: tuple[App, str], monkey
     assert len(list(csv.DictReader(io.StringIO(body)))) == 3
     _, _, body = get(app, "/search", {"q": ""})
     assert "(the first 3; <code>aggregator export</code> has them all)" in body
+
+
+def test_cached_facets_never_cross_from_editors_to_visitors(site: tuple[App, str]) -> None:
+    app, token = site
+    wsgi = make_wsgi(app)  # one server: one facet cache
+
+    def page(cookie: str) -> str:
+        environ: dict[str, object] = {}
+        setup_testing_defaults(environ)
+        environ.update(PATH_INFO="/search", QUERY_STRING="q=Bentiu", HTTP_COOKIE=cookie)
+        return b"".join(wsgi(environ, lambda s, h: None)).decode("utf-8")
+
+    assert "3 posts match" in page(f"agg_editor={token}")
+    assert "1 post match" in page("")
+    assert "3 posts match" in page(f"agg_editor={token}")

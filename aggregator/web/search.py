@@ -9,6 +9,9 @@ cursor with another request.
 
 from __future__ import annotations
 
+import threading
+import time
+from collections import OrderedDict
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, urlencode
@@ -26,6 +29,7 @@ if TYPE_CHECKING:
 
 PAGE_SIZE = 20
 DOWNLOAD_LIMIT = 50_000  # rows per download; `aggregator export` has no limit
+FACET_TTL = 60.0  # seconds facet counts are reused for the same query and audience
 HEADERS = [
     ("Cache-Control", "no-store"),
     ("X-Frame-Options", "DENY"),
@@ -57,10 +61,41 @@ def histogram(months: list[tuple[str, int]], width: int = 600, height: int = 80)
     return {"bars": bars, "width": width, "height": height}
 
 
+class FacetCache:
+    """Facet counts per (query, visibility) for ``FACET_TTL`` seconds.
+
+    Counting a broad query over a large archive takes a while (docs/benchmarks.md: about
+    2.5 s for the whole of a million posts); the search page asks for the same counts on
+    every page of results and on every visit to /search, so they are kept briefly.
+    """
+
+    def __init__(self, size: int = 128) -> None:
+        self.size = size
+        self.entries: OrderedDict[tuple[str, bool], tuple[float, Facets]] = OrderedDict()
+        self.lock = threading.Lock()
+
+    def get(self, store: Store, plan: search.SearchPlan, include_hidden: bool) -> Facets:
+        key = (plan.query, include_hidden)
+        now = time.monotonic()
+        with self.lock:
+            hit = self.entries.get(key)
+            if hit is not None and now - hit[0] < FACET_TTL:
+                self.entries.move_to_end(key)
+                return hit[1]
+        facets = store.search_facets(plan, include_hidden=include_hidden)
+        with self.lock:
+            self.entries[key] = (now, facets)
+            self.entries.move_to_end(key)
+            while len(self.entries) > self.size:
+                self.entries.popitem(last=False)
+        return facets
+
+
 class Pages:
     def __init__(self, app: App, env: Environment) -> None:
         self.app = app
         self.env = env
+        self.cache = FacetCache()
 
     def editor(self, request: Request) -> str | None:
         try:
@@ -95,7 +130,7 @@ class Pages:
             with self.store() as store:
                 result = store.search(plan, sort=sort, limit=PAGE_SIZE, cursor=cursor,
                                       include_hidden=editor is not None)
-                facets = store.search_facets(plan, include_hidden=editor is not None)
+                facets = self.cache.get(store, plan, editor is not None)
                 names = store.source_names()
         except QuerySyntaxError as exc:
             ctx["error"] = {"message": exc.message, "position": exc.position}
