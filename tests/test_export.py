@@ -46,6 +46,7 @@ def test_export_readme_names_fields_query_time_and_sources(search_project: Path,
     assert [r["id"] for r in records] == ["minusma-gao", "minusma-tombouctou"]  # newest first
     readme = (tmp_path / "minusma.jsonl.README.md").read_text(encoding="utf-8")
     assert "mission:MINUSMA to:2023-12-31" in readme
+    assert "`aggregator export --mission MINUSMA --to 2023-12-31 --format jsonl --out minusma.jsonl`" in readme
     assert "- Generated: 2" in readme
     assert "| feed:https://minusma.unmissions.org/rss.xml | MINUSMA news | https://minusma.unmissions.org/rss.xml | 2 |" in readme
     for field in records[0]:

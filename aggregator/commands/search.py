@@ -172,13 +172,26 @@ def export_command(
             return
         text = archive.readme(
             query=full_query or "(everything)", fmt=fmt, data_file=out.name,
-            command="aggregator export " + shlex.join(sys.argv[2:] if len(sys.argv) > 2 else []),
+            command=_export_command(missions, date_from, date_to, query, fmt, ids_only, out),
             generated=app.now(), database=str(app.config.database_path), tally=tally,
             sources=sources, ids_only=ids_only,
         )
         readme = out.with_name(out.name + ".README.md")
         readme.write_text(text, encoding="utf-8")
         click.echo(f"{n} posts -> {out} (fields and provenance: {readme})", err=True)
+
+
+def _export_command(
+    missions: tuple[str, ...], date_from: str | None, date_to: str | None, query: str,
+    fmt: str, ids_only: bool, out: Path,
+) -> str:
+    """The export as a command line that reproduces it (for the README)."""
+    args = [a for m in missions for a in ("--mission", m)]
+    args += ["--from", date_from] if date_from else []
+    args += ["--to", date_to] if date_to else []
+    args += ["--query", query] if query else []
+    args += ["--format", fmt, *(["--ids-only"] if ids_only else []), "--out", out.name]
+    return "aggregator export " + shlex.join(args)
 
 
 @cli.command("backup")
