@@ -204,3 +204,11 @@ def test_tombstone_survives_recollection_and_lifts(tmp_path: Path) -> None:
         assert not app.store.mark_unavailable("no-such-post", "deleted", "", NOW)
         with pytest.raises(UsageError, match="unknown availability"):
             app.store.mark_unavailable("unmiss-cholera", "gone-fishing", "", NOW)
+
+
+@pytest.mark.parametrize(
+    "cursor", ["not-a-cursor", "eyJzb3J0IjoibmV3ZXN0IiwiYXQiOjEsInJvd2lkIjoieCJ9", "W10", "eyJvZmZzZXQiOi01fQ"]
+)
+def test_a_damaged_cursor_is_a_usage_error(archive_app: App, cursor: str) -> None:
+    with pytest.raises(UsageError, match="cursor"):
+        archive_app.store.search(parse("abyei"), cursor=cursor)

@@ -175,6 +175,11 @@ def decode_cursor(cursor: str) -> dict[str, Any]:
         data = json.loads(raw)
         if not isinstance(data, dict):
             raise ValueError
+        offset, rowid, at = data.get("offset", 0), data.get("rowid", 0), data.get("at", "")
+        if not (isinstance(offset, int) and isinstance(rowid, int) and isinstance(at, str)):
+            raise ValueError
+        if offset < 0 or offset > 1_000_000 or rowid < 0:
+            raise ValueError
         return data
     except (ValueError, UnicodeDecodeError):
         raise UsageError(
