@@ -5,7 +5,7 @@ Never a raw sqlite3 error, never an exception of another type, never a changed a
 
 from __future__ import annotations
 
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 from aggregator.app import App
@@ -36,9 +36,11 @@ def _search(app: App, query: str, public: bool) -> None:
     except QuerySyntaxError as exc:
         assert 0 <= exc.position <= len(query)
         assert f"at position {exc.position}" in str(exc)
+        event("syntax error")
         return
     page = app.store.search(plan, limit=5, include_hidden=not public)
     assert {r["id"] for r in page.rows} <= ALL_IDS
+    event("results" if page.rows else "no results")
     app.store.search(plan, sort="newest", limit=5, include_hidden=not public)
     app.store.search_facets(plan, include_hidden=not public)
 
