@@ -17,6 +17,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import queue
 import re
 import ssl
@@ -169,6 +170,7 @@ class FeedFetcher:
                 item = results.get()
                 if isinstance(item, BaseException):
                     raise item
+                run.taken()
                 yield item
         finally:
             run.stop()
@@ -225,6 +227,7 @@ class _Run:
         self.task: asyncio.Task[None] | None = None
         self.stopped = threading.Event()
         self.parsing = asyncio.Semaphore(1)
+        self.backlog = asyncio.Semaphore(1)
         self.clients: dict[tuple[str, str, int | None], httpx.AsyncClient] = {}
 
     def client_for(self, url: str) -> httpx.AsyncClient:
@@ -258,6 +261,9 @@ class _Run:
         # what was parsed) is not stuck behind every parse of the run.
         workers = int(getattr(self.executor, "workers", 1) or 1)
         self.parsing = asyncio.Semaphore(workers + 1)
+        # Results waiting for the caller (who stores them) stay few: memory stays flat when
+        # storing is slower than fetching and parsing.
+        self.backlog = asyncio.Semaphore(2 * workers + 4)
         per_host: dict[str, asyncio.Semaphore] = {}
         tasks = []
         for spec, state in self.jobs:
@@ -276,9 +282,12 @@ class _Run:
         self, spec: SourceSpec, state: Mapping[str, Any], url: str,
         host: asyncio.Semaphore, overall: asyncio.Semaphore,
     ) -> None:
+        slot = False
         try:
             async with host, overall:
                 response = await self._fetch(spec, state, url)
+            await self.backlog.acquire()  # parse only what the caller is ready to take
+            slot = True
             outcome: FetchResult | SourceError = await self._result(spec, state, response)
         except SourceError as exc:
             outcome = exc
@@ -287,7 +296,15 @@ class _Run:
                 f"{spec.id}: unexpected {type(exc).__name__}: {exc}", source=spec.id,
                 hint="this is a bug in the aggregator; please report it with this message",
             )
+        if not slot:
+            await self.backlog.acquire()
         self.results.put((spec, outcome))
+
+    def taken(self) -> None:
+        """The caller took one result off the queue: one more may be parsed (any thread)."""
+        if self.loop is not None and not self.loop.is_closed():
+            with contextlib.suppress(RuntimeError):  # the loop closed meanwhile: all done
+                self.loop.call_soon_threadsafe(self.backlog.release)
 
     async def _fetch(self, spec: SourceSpec, state: Mapping[str, Any], url: str) -> Response:
         deadline = self.s.http_deadline
