@@ -63,11 +63,13 @@ class P:
     reply: bool = False
     media: bool = False
     author_handle: str | None = None
+    links: tuple[str, ...] = ()
 
 
 POSTS = (
     P("unmiss-cholera", "UNMISS", "Cholera response in Bentiu",
-      "UNMISS engineers help the cholera treatment centre in Bentiu with clean water.", "2024-03-10"),
+      "UNMISS engineers help the cholera treatment centre in Bentiu with clean water.", "2024-03-10",
+      links=("https://www.who.int/emergencies/disease-outbreak-news",)),
     P("unmiss-abyei-x", "UNMISS", "", "Peacekeepers patrol near Abyei town after clashes on the road.",
       "2024-03-20", x=True, also=("UNISFA",), media=True),
     P("unisfa-reunion", "UNISFA", "Réunion à Abyéi : la FISNUA rencontre les chefs traditionnels",
@@ -134,7 +136,7 @@ def to_post(p: P) -> Post:
         title=p.title, text=p.text, html=f"<p>{p.text}</p>", published_at=when, collected_at=NOW,
         language=p.lang,
         media=(Media(url=f"https://{host}/img/{p.id}.jpg", alt="photo"),) if p.media else (),
-        is_retweet=p.retweet, is_reply=p.reply, content_hash=f"h-{p.id}",
+        is_retweet=p.retweet, is_reply=p.reply, content_hash=f"h-{p.id}", links=p.links,
     )
 
 
@@ -147,6 +149,7 @@ def build(config: Path) -> None:
         ]
         app.store.save_posts(tagged)
         app.store.moderate("unmiss-hidden", "hide", editor="ana", note="posted by mistake")
+        app.store.moderate("unifil-naqoura", "pin", editor="ana", note="tripartite meetings matter")
         app.store.mark_unavailable("unmiss-deleted", "deleted", "deleted by the author (X compliance)", NOW)
 
 
