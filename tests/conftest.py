@@ -34,12 +34,9 @@ def need(condition: bool, message: str) -> None:
 
 
 def _is_loopback(address: Any) -> bool:
-    if isinstance(address, tuple):
-        host = address[0]
-    elif isinstance(address, str | bytes):
-        return True  # AF_UNIX
-    else:
-        return False
+    if not isinstance(address, tuple):
+        return isinstance(address, str | bytes)  # AF_UNIX paths are local
+    host = address[0]
     if host in ("localhost", ""):
         return True
     try:

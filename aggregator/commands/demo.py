@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import http.server
+import os
 import threading
 from collections.abc import Iterator
 from functools import partial
@@ -25,7 +26,8 @@ from aggregator.errors import UsageError
 
 
 class _FeedHandler(http.server.SimpleHTTPRequestHandler):
-    extensions_map = {".xml": "application/xml", "": "application/octet-stream"}
+    def guess_type(self, path: str | os.PathLike[str]) -> str:
+        return "application/xml" if str(path).endswith(".xml") else super().guess_type(path)
 
     def log_message(self, format: str, *args: Any) -> None:
         pass
