@@ -239,6 +239,7 @@ def orchestrate(n: int, reps: int, write: bool) -> str:
     with socket.socket() as s:
         s.bind(("127.0.0.2", 0))
         port = s.getsockname()[1]
+    load_before = os.getloadavg()[0]
     server = subprocess.Popen([sys.executable, __file__, "--serve", str(n), str(port)],
                               stdout=subprocess.PIPE, text=True)
     try:
@@ -262,7 +263,8 @@ def orchestrate(n: int, reps: int, write: bool) -> str:
     finally:
         server.terminate()
         server.wait()
-    return report(n, reps, ours, theirs, write)
+    loads = (load_before, os.getloadavg()[0])
+    return report(n, reps, ours, theirs, write, loads)
 
 
 def _median(runs: list[dict[str, Any]], key: str) -> float:
@@ -270,7 +272,8 @@ def _median(runs: list[dict[str, Any]], key: str) -> float:
 
 
 def report(n: int, reps: int, ours: dict[str, list[dict[str, Any]]],
-           theirs: dict[int, list[dict[str, Any]]], write: bool) -> str:
+           theirs: dict[int, list[dict[str, Any]]], write: bool,
+           loads: tuple[float, float] = (0.0, 0.0)) -> str:
     cold = _median(ours["cold"], "seconds")
     posts = ours["cold"][0]["posts"]
     best_workers = min(theirs, key=lambda w: _median(theirs[w], "seconds"))
@@ -298,7 +301,9 @@ def report(n: int, reps: int, ours: dict[str, list[dict[str, Any]]],
         f"Atom) from a loopback server adding {DELAY * 1000:.0f} ms per response, spread over "
         f"{-(-n // PER_HOST)} addresses (127.0.0.2 and up); medians of {reps}; "
         f"{os.cpu_count()} cores; http.concurrency 100, per_host_limit 2, parse_workers 0 "
-        "(one per core). Measured {date}.".replace("{date}", time.strftime("%Y-%m-%d")),
+        f"(one per core). Measured {time.strftime('%Y-%m-%d')}; load average {loads[0]:.1f} "
+        f"before, {loads[1]:.1f} after (a shared machine: other processes compete for the two "
+        "cores).",
         "",
         "| measure | result | detail | target |",
         "| --- | --- | --- | --- |",
