@@ -202,7 +202,7 @@ def _initial(db: Database) -> None:
             updated_at TEXT NOT NULL
         )"""
     )
-    db["posts"].enable_fts(
+    db.table("posts").enable_fts(
         ["title", "text", "author"], fts_version="FTS5", create_triggers=True,
         tokenize=FTS_TOKENIZE,
     )
