@@ -139,6 +139,7 @@ def install() -> None:
     def commit_source(
         self: Any, source_id: str, owner: str, tagged: Any,
         state: Callable[[int, int], Mapping[str, Any]],
+        event: Any = None,
     ) -> Any:
         if broken:  # the bug the negative control plants: state first, posts afterwards
             early = {k: v for k, v in state(0, 0).items()
@@ -156,7 +157,7 @@ def install() -> None:
             time.sleep(pause)
             return values
 
-        out = original(self, source_id, owner, tagged, paused)
+        out = original(self, source_id, owner, tagged, paused, event)
         _note("committed")
         return out
 
