@@ -13,6 +13,16 @@ from aggregator.models import Post, Tag, iso
 if TYPE_CHECKING:
     from sqlite_utils import Database
 
+_INSERT_TAG = (
+    "INSERT INTO post_tags (post_id, mission, rule, matched, decided_by, sort_at)"
+    " VALUES (?, ?, ?, ?, ?, ?)"
+)
+
+
+def _tag_row(post_id: str, sort_at: str, tag: Tag) -> tuple[str, str, str, str, str, str]:
+    return (post_id, tag.mission, tag.rule, tag.matched, tag.decided_by, sort_at)
+
+
 VISIBLE = "p.availability = 'available' AND COALESCE(m.hidden, 0) = 0"
 
 
@@ -76,14 +86,16 @@ class PostsMixin:
                 out.setdefault(row[0], {})[row[1]] = (row[2], row[3])
         return out
 
-    def _existing(self, post_ids: Sequence[str]) -> dict[str, tuple[str, int]]:
-        out: dict[str, tuple[str, int]] = {}
+    def _existing(self, post_ids: Sequence[str]) -> dict[str, tuple[str, int, str]]:
+        """id -> (content hash, version, kind) of the posts already stored."""
+        out: dict[str, tuple[str, int, str]] = {}
         for chunk in _chunks(post_ids, 500):
             marks = ",".join("?" * len(chunk))
             for row in self.db.execute(
-                f"SELECT id, content_hash, version FROM posts WHERE id IN ({marks})", list(chunk)
+                f"SELECT id, content_hash, version, kind FROM posts WHERE id IN ({marks})",
+                list(chunk),
             ).fetchall():
-                out[row[0]] = (row[1], row[2])
+                out[row[0]] = (row[1], row[2], row[3])
         return out
 
     def _write_tags(self, post_id: str, sort_at: str, tags: Iterable[Tag]) -> set[str]:
@@ -97,11 +109,7 @@ class PostsMixin:
         after: set[str] = set()
         for tag in tags:
             after.add(tag.mission)
-            self.db.execute(
-                "INSERT INTO post_tags (post_id, mission, rule, matched, decided_by, sort_at)"
-                " VALUES (?, ?, ?, ?, ?, ?)",
-                [post_id, tag.mission, tag.rule, tag.matched, tag.decided_by, sort_at],
-            )
+            self.db.execute(_INSERT_TAG, _tag_row(post_id, sort_at, tag))
         return before | after
 
     def save_posts(
@@ -115,38 +123,57 @@ class PostsMixin:
 
         The source's cursor/etag (``source_state``) is written in the same transaction as the
         posts it covers, so a crash can never leave a cursor ahead of the stored posts.
+        New posts are written with one prepared statement per table for the whole batch;
+        a post seen twice in a batch counts once (the last copy wins). A copy read through
+        an RSS bridge never replaces the same X post read through the API (richer data).
         Returns (added, updated, missions whose pages changed).
         """
-        added = updated = 0
+        batch = {post.id: (post, tags) for post, tags in tagged}
         changed: set[str] = set()
-        ids = [p.id for p, _ in tagged]
+        new_rows: list[dict[str, Any]] = []
+        new_tags: list[tuple[Any, ...]] = []
+        versions: list[tuple[Any, ...]] = []
+        updated = 0
         with self.db.atomic():
-            existing = self._existing(ids)
-            decisions = self._decisions(ids)
-            for post, tags in tagged:
-                row = post_row(post)
+            existing = self._existing(list(batch))
+            decisions = self._decisions(list(batch))
+            for post, tags in batch.values():
                 prior = existing.get(post.id)
-                if prior is not None and prior[0] == post.content_hash:
+                if prior is not None and (
+                    prior[0] == post.content_hash or (prior[2] == "x" and post.kind != "x")
+                ):
                     continue
-                version = 1 if prior is None else prior[1] + 1
-                row["version"] = version
+                row = post_row(post)
+                row["version"] = 1 if prior is None else prior[1] + 1
+                versions.append(
+                    (post.id, row["version"], row["collected_at"], post.content_hash, row["raw"])
+                )
+                final = effective_tags(tags, decisions.get(post.id, {}))
                 if prior is None:
-                    self.db.table("posts").insert(row)
-                    added += 1
+                    new_rows.append(row)
+                    new_tags.extend(_tag_row(post.id, row["sort_at"], t) for t in final)
+                    changed.update(t.mission for t in final)
                 else:
                     self.db.table("posts").update(post.id, row)
                     updated += 1
-                existing[post.id] = (post.content_hash, version)
-                self.db.execute(
+                    changed |= self._write_tags(post.id, row["sort_at"], final)
+            if new_rows:
+                cols = list(new_rows[0])
+                self.db.conn.executemany(
+                    f"INSERT INTO posts ({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))})",
+                    [[r[c] for c in cols] for r in new_rows],
+                )
+            if new_tags:
+                self.db.conn.executemany(_INSERT_TAG, new_tags)
+            if versions:
+                self.db.conn.executemany(
                     "INSERT OR REPLACE INTO post_versions (post_id, version, collected_at,"
                     " content_hash, raw) VALUES (?, ?, ?, ?, ?)",
-                    [post.id, version, row["collected_at"], post.content_hash, row["raw"]],
+                    versions,
                 )
-                final = effective_tags(tags, decisions.get(post.id, {}))
-                changed |= self._write_tags(post.id, row["sort_at"], final)
             if source_state is not None and source_id is not None:
                 self.db.table("sources").update(source_id, dict(source_state))
-        return added, updated, changed
+        return len(new_rows), updated, changed
 
     # --- reading -------------------------------------------------------------------
 
