@@ -71,6 +71,37 @@ def lease_owner() -> str:
     return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
 
 
+def _alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return False  # called between collections: this process holds no lease of its own
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def release_dead_leases(app: App) -> list[str]:
+    """Drop leases held by processes on this host that no longer exist (killed, crashed).
+
+    A lease names ``host:pid:nonce``; without this, a source leased by a collector killed
+    with -9 would wait for the lease to expire before anyone collects it again.
+    """
+    host = socket.gethostname()
+    released = []
+    for owner in app.store.lease_owners():
+        parts = owner.rsplit(":", 2)
+        if len(parts) != 3 or parts[0] != host or not parts[1].isdigit():
+            continue
+        if not _alive(int(parts[1])):
+            app.store.release_leases(owner)
+            released.append(owner)
+            log.info("released the leases of %s, a process that is gone", owner)
+    return released
+
+
 def default_fetchers(
     app: App, kinds: Iterable[str], executor: Executor | None = None
 ) -> dict[str, Fetcher]:
@@ -117,6 +148,7 @@ def collect(
     """Collect ``only`` these sources (default: all configured), or only the due ones."""
     store = app.store
     now = app.now()
+    release_dead_leases(app)
     specs = only if only is not None else app.config.all_sources()
     if only is not None:
         store.sync_sources(s for s in only if not store.source_state(s.id))

@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING, Any
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 
+from aggregator.collect import release_dead_leases
 from aggregator.errors import LockedError
 from aggregator.logs import log_event, log_report
 from aggregator.models import SourceReport, iso
@@ -133,37 +134,6 @@ def default_alert(app: App, subject: str, body: str) -> None:
 
 
 # --- leases of processes that died ----------------------------------------------------------
-
-
-def _alive(pid: int) -> bool:
-    if pid == os.getpid():
-        return False  # called between collections: this process holds no lease of its own
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
-def release_dead_leases(app: App) -> list[str]:
-    """Drop leases held by processes on this host that no longer exist (killed, crashed).
-
-    A lease names ``host:pid:nonce``; without this, a source leased by a collector killed
-    with -9 would wait for the lease to expire before anyone collects it again.
-    """
-    host = socket.gethostname()
-    released = []
-    for owner in app.store.lease_owners():
-        parts = owner.rsplit(":", 2)
-        if len(parts) != 3 or parts[0] != host or not parts[1].isdigit():
-            continue
-        if not _alive(int(parts[1])):
-            app.store.release_leases(owner)
-            released.append(owner)
-            log_event(log, "released the leases of a process that is gone", owner=owner)
-    return released
 
 
 # --- the tick -------------------------------------------------------------------------------
