@@ -111,7 +111,10 @@ def default_fetchers(
     if "feed" in kinds:
         from aggregator.sources.feeds import FeedFetcher
 
-        out["feed"] = FeedFetcher(app.config.settings, clock=app.clock, executor=executor)
+        out["feed"] = FeedFetcher(
+            app.config.settings, clock=app.clock, executor=executor,
+            after_parse=prepare_posts if executor is not None else None,
+        )
     if "x" in kinds:
         from aggregator.sources.x import XFetcher
 
@@ -279,6 +282,8 @@ class _Run:
             if isinstance(outcome, SourceError):
                 report = self._failure(spec, outcome, started)
             else:
+                if prepared is None:
+                    prepared = outcome.prepared  # made in the parse worker (FeedFetcher)
                 if prepared is None:
                     prepared = prepare_posts(spec, outcome.items, self.app.now(), self.tagger)
                 report = self._success(spec, outcome, prepared, started)

@@ -167,6 +167,9 @@ class FetchResult:
     warnings: tuple[str, ...] = ()
     units_read: Mapping[str, int] = field(default_factory=dict)  # X billing: posts, users
     extra_state: Mapping[str, Any] = field(default_factory=dict)  # e.g. X user id, handle
+    # What the caller's ``after_parse`` made of the items in the parse worker (collect:
+    # normalized, tagged posts). When set, ``items`` is empty: the posts carry each entry.
+    prepared: Any = None
 
 
 # --- posts ----------------------------------------------------------------------------

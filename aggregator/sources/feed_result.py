@@ -79,7 +79,7 @@ def from_parsed(
     spec: SourceSpec, resp: Response, parsed: Mapping[str, Any], known: ToParse
 ) -> FetchResult:
     """The parsed body (``feeds.parse_body``) as items, or the ``ParseError`` it deserves."""
-    entries = parsed["entries"]
+    entries = parsed["entries"] or parsed.get("prepared")
     if parsed["html_page"]:
         alt = parsed["alternate"]
         raise ParseError(
@@ -99,17 +99,23 @@ def from_parsed(
             f" (Content-Type: {resp.headers.get('content-type', 'none')})",
             source=spec.id, hint="check that the URL points at the feed itself",
         )
-    feed = parsed["feed"]
-    link = feed.get("link") or resp.url
-    title = feed.get("title") or spec.name
-    items = tuple(
-        RawItem(source_id=spec.id, kind="feed", data=e, feed_title=title, feed_link=link)
-        for e in entries
-    )
     warnings = (f"read despite a problem: {parsed['bozo']}",) if parsed["bozo"] else ()
+    prepared = parsed.get("prepared")
     return FetchResult(
-        status="ok", items=items, body_hash=known.digest, warnings=warnings, **known.common
+        status="ok", items=() if prepared is not None else items_of(spec, resp.url, parsed),
+        body_hash=known.digest, warnings=warnings, prepared=prepared, **known.common,
     )
 
 
-__all__ = ["Response", "ToParse", "before_parsing", "from_parsed"]
+def items_of(spec: SourceSpec, url: str, parsed: Mapping[str, Any]) -> tuple[RawItem, ...]:
+    """The parsed entries as ``RawItem``s, with the feed's title and link beside each."""
+    feed = parsed["feed"]
+    link = feed.get("link") or url
+    title = feed.get("title") or spec.name
+    return tuple(
+        RawItem(source_id=spec.id, kind="feed", data=e, feed_title=title, feed_link=link)
+        for e in parsed["entries"]
+    )
+
+
+__all__ = ["Response", "ToParse", "before_parsing", "from_parsed", "items_of"]

@@ -23,7 +23,7 @@ import re
 import ssl
 import threading
 import time
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import Executor
 from concurrent.futures.process import BrokenProcessPool
 from datetime import UTC, datetime
@@ -34,10 +34,10 @@ import feedparser
 import httpx
 
 from aggregator.errors import FetchError, SourceError
-from aggregator.models import FetchResult, SourceSpec, iso
+from aggregator.models import FetchResult, RawItem, SourceSpec, iso
 from aggregator.settings import Settings
 from aggregator.sources import Job, Outcome
-from aggregator.sources.feed_result import Response, before_parsing, from_parsed
+from aggregator.sources.feed_result import Response, before_parsing, from_parsed, items_of
 from aggregator.sources.http import check_allowed, host_of
 from aggregator.sources.pool import LazyProcessPool, worker_count
 
@@ -76,8 +76,23 @@ def _plain(value: Any) -> Any:
     return value
 
 
-def parse_body(body: bytes, url: str, content_type: str | None) -> dict[str, Any]:
-    """Parse a feed body with feedparser; return plain data (picklable, JSON-safe)."""
+AfterParse = Callable[[SourceSpec, Sequence[RawItem], datetime], Any]
+
+
+def parse_body(
+    body: bytes,
+    url: str,
+    content_type: str | None,
+    spec: SourceSpec | None = None,
+    after_parse: AfterParse | None = None,
+    collected_at: datetime | None = None,
+) -> dict[str, Any]:
+    """Parse a feed body with feedparser; return plain data (picklable, JSON-safe).
+
+    With ``after_parse`` (run in the same worker process), the entries are handed to it as
+    ``RawItem``s and its result is returned as ``prepared`` instead of the entries, so a
+    source's items cross the process boundary once, already in their final form.
+    """
     headers = {"content-location": url}
     if content_type:
         headers["content-type"] = content_type
@@ -103,6 +118,11 @@ def parse_body(body: bytes, url: str, content_type: str | None) -> dict[str, Any
             if href:
                 out["alternate"] = urljoin(url, href.group(1))
                 break
+    if after_parse is not None and spec is not None and out["entries"]:
+        out["prepared"] = after_parse(
+            spec, items_of(spec, url, out), collected_at or datetime.now(UTC)
+        )
+        out["entries"] = []
     return out
 
 
@@ -123,8 +143,12 @@ class FeedFetcher:
         transport: httpx.AsyncBaseTransport | None = None,
         clock: Any = None,
         executor: Executor | None = None,
+        after_parse: AfterParse | None = None,
     ) -> None:
+        """``after_parse``: a picklable function run on each source's items in the shared
+        ``executor`` right after parsing (never in a thread: it may need worker state)."""
         self.settings = settings
+        self.after_parse = after_parse if executor is not None else None
         self._transport = transport
         self._clock = clock or (lambda: datetime.now(UTC))
         self._shared = executor
@@ -420,7 +444,8 @@ class _Run:
                 return await asyncio.to_thread(parse_body, resp.body, resp.url, ctype)
             async with self.parsing:
                 return await loop.run_in_executor(
-                    self.executor, parse_body, resp.body, resp.url, ctype
+                    self.executor, parse_body, resp.body, resp.url, ctype, spec,
+                    self.f.after_parse, self.f._clock(),
                 )
         except BrokenProcessPool:
             raise FetchError(
