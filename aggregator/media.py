@@ -152,3 +152,19 @@ def fetch_pending_media(app: App, *, limit: int = 500) -> int:
                 media.append(item)
             app.store.record_media(post["id"], media, attempts, iso(app.now()) or "")
     return stored
+
+
+def withdraw_media(app: App) -> int:
+    """Delete the local copies that no public post shows any more, so an image of a post an
+    editor hid, or that X reports deleted or withheld, leaves the published site too."""
+    withdrawn = app.store.withdrawn_media()
+    if not withdrawn:
+        return 0
+    root = app.config.output_path.resolve()
+    for rel in withdrawn:
+        target = (root / rel).resolve()
+        if target.is_relative_to(root):
+            target.unlink(missing_ok=True)
+    app.store.forget_media(withdrawn)
+    log.info("withdrew %d image copies of posts that are no longer public", len(withdrawn))
+    return len(withdrawn)

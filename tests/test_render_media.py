@@ -136,3 +136,23 @@ def test_a_recollected_post_gets_its_copy_back_without_a_download(tmp_path: Path
     assert _media(app, "p0001")[0]["local_path"] == local_name(f"{images.url}/small.png")
     assert images.hits == ["/small.png"]  # downloaded once
     assert fetch_pending_media(app) == 0
+
+
+def test_a_hidden_posts_image_leaves_the_site_and_returns_when_shown_again(
+    tmp_path: Path, images: ImageServer
+) -> None:
+    app = make_test_app(tmp_path)
+    url = f"{images.url}/small.png"
+    save(app, [make_post(1, media=[Media(url=url, alt="Patrol")])])
+    assert fetch_pending_media(app) == 1
+    copy = app.config.output_path / local_name(url)
+    assert copy.exists()
+    hide(app, "p0001")
+    render_site(app)
+    assert not copy.exists(), "the image of a hidden post is still published"
+    assert _media(app, "p0001")[0]["local_path"] is None
+    assert fetch_pending_media(app) == 0  # hidden: not fetched again
+    app.store.db.execute("DELETE FROM moderation WHERE post_id = 'p0001'")
+    app.store.db.conn.commit()
+    assert fetch_pending_media(app) == 1  # public again: copied anew
+    assert copy.exists()

@@ -105,9 +105,11 @@ class Site:
 def render_site(app: App, missions: Collection[str] | None = None) -> list[Path]:
     """Write the site into ``output/``; only the given missions' own files when ``missions``
     is set (the index, the all-missions feeds and the embed page are always refreshed)."""
+    from aggregator.media import withdraw_media
     from aggregator.render import pages, syndication
     from aggregator.render.widget import render_embed, render_widget
 
+    withdraw_media(app)
     config = app.config
     chosen = _choose(app, missions)
     templates_dir = config.resolve(config.settings.templates_dir) if config.settings.templates_dir else None

@@ -131,6 +131,42 @@ class RenderMixin:
                      a.get("error"), at],
                 )
 
+    def withdrawn_media(self) -> dict[str, list[str]]:
+        """Local copies that no public post shows any more (its posts were hidden, or deleted
+        or withheld at the source): local path -> the posts that reference it."""
+        rows = self.db.execute(
+            f"""SELECT f.local_path, f.post_id FROM media_fetches f
+                WHERE f.outcome = 'stored' AND f.local_path IS NOT NULL
+                  AND NOT EXISTS (
+                    SELECT 1 FROM media_fetches g JOIN posts p ON p.id = g.post_id
+                    LEFT JOIN moderation m ON m.post_id = p.id
+                    WHERE g.local_path = f.local_path AND {VISIBLE})"""
+        ).fetchall()
+        out: dict[str, list[str]] = {}
+        for path, post_id in rows:
+            out.setdefault(str(path), []).append(str(post_id))
+        return out
+
+    def forget_media(self, withdrawn: Mapping[str, Sequence[str]]) -> None:
+        """Drop the record of withdrawn copies: their posts lose ``local_path`` and, should
+        they become public again, come back to ``posts_pending_media`` to be copied anew."""
+        paths = set(withdrawn)
+        with self.db.atomic():
+            for post_id in {p for ids in withdrawn.values() for p in ids}:
+                row = self.db.execute("SELECT media FROM posts WHERE id = ?", [post_id]).fetchone()
+                if row is None:
+                    continue
+                media = json.loads(row[0])
+                for item in media:
+                    if item.get("local_path") in paths:
+                        item["local_path"] = None
+                self.db.execute(
+                    "UPDATE posts SET media = ? WHERE id = ?",
+                    [json.dumps(media, ensure_ascii=False, sort_keys=True), post_id],
+                )
+            for path in paths:
+                self.db.execute("DELETE FROM media_fetches WHERE local_path = ?", [path])
+
     def last_collection_at(self) -> str | None:
         """When the newest finished collection run ended (the site's "last updated")."""
         row = self.db.execute("SELECT MAX(finished_at) FROM runs").fetchone()
