@@ -178,6 +178,11 @@ def test_no_horizontal_overflow_on_a_phone(served: Served, browser: Browser) -> 
     mission.set_viewport_size({"width": 375, "height": 740})
     mission.goto(f"{served.site}/missions/unmik/index.html")
     assert mission.evaluate("document.documentElement.scrollWidth") <= 375
+    # The page prints absolute times (never stale); the reader's browser adds the age.
+    stamp = mission.locator("time[data-age]").first
+    shown = stamp.text_content() or ""
+    printed = stamp.evaluate("t => t.getAttribute('datetime')")
+    assert " · " in shown and shown.endswith("UTC"), (shown, printed)
     mission.screenshot(path=str(ARTIFACTS / "mission-375.png"), full_page=True)
 
 

@@ -46,7 +46,6 @@ def make_env(templates_dir: Path | None = None) -> Environment:
     )
     env.globals["t"] = i18n.t
     env.globals["mission_name"] = i18n.mission_name
-    env.filters["relative"] = cards.relative
     env.filters["absolute"] = cards.absolute
     env.filters["safe_url"] = cards.safe_url
     return env

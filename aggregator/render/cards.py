@@ -215,16 +215,6 @@ def card(
     )
 
 
-def relative(when: datetime, now: datetime, lang: str = "en") -> str:
-    """"3 h ago" / "il y a 3 h": the age of a post at render time."""
-    seconds = max(0, int((now - when).total_seconds()))
-    for size, unit_en, unit_fr in ((86400, "d", "j"), (3600, "h", "h"), (60, "min", "min")):
-        if seconds >= size:
-            n = seconds // size
-            return f"il y a {n} {unit_fr}" if lang == "fr" else f"{n} {unit_en} ago"
-    return "à l'instant" if lang == "fr" else "just now"
-
-
 def absolute(when: datetime, lang: str = "en") -> str:
     months = {
         "en": ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"],

@@ -12,7 +12,7 @@ from aggregator.render import cards
 if TYPE_CHECKING:
     from aggregator.render import Site
 
-STATIC_FILES = ("site.css",)
+STATIC_FILES = ("site.css", "times.js")
 
 
 def _prefix(lang: str) -> str:
