@@ -38,7 +38,7 @@ sys.path.insert(0, str(ROOT))
 from aggregator.app import make_app  # noqa: E402
 from aggregator.config import load_config  # noqa: E402
 from aggregator.digest import Composer, preview, send_digest  # noqa: E402
-from aggregator.digest_lists import load_digest_lists  # noqa: E402
+from aggregator.digest.lists import load_digest_lists  # noqa: E402
 from aggregator.models import Post, Tag  # noqa: E402
 
 NOW = datetime(2026, 11, 28, 8, 0, tzinfo=UTC)

@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 
 from aggregator.config import Config, load_config
 from aggregator.digest import due_digests, is_due, latest_occurrence, send_digest
-from aggregator.digest_lists import get_list, load_digest_lists
+from aggregator.digest.lists import get_list, load_digest_lists
 from aggregator.errors import ConfigError
 from aggregator.mailer import verify_token
 from tests.digest_support import (

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from aggregator.digest import preview
-from aggregator.digest_lists import get_list
+from aggregator.digest.lists import get_list
 from tests.browser import open_browser, serve_directory
 from tests.digest_support import NOW, add_posts, make_project, open_app, post
 

@@ -11,7 +11,7 @@ from click.testing import CliRunner
 
 from aggregator.cli import cli
 from aggregator.config import load_config
-from aggregator.digest_lists import load_digest_lists
+from aggregator.digest.lists import load_digest_lists
 from tests.digest_support import ROOT, SECRET, Inbox, free_port, make_project, open_app, smtp_server
 
 ENV = {"AGGREGATOR_SECRET": SECRET}

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from aggregator.digest import due_digests, open_or_resume, send_digest
-from aggregator.digest_lists import get_list
+from aggregator.digest.lists import get_list
 from tests.digest_support import NOW, ROOT, SECRET, Inbox, make_project, open_app, smtp_server
 
 TEN = [f"r{i}@example.org" for i in range(10)]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import html
+import re
 from datetime import UTC, datetime
 from xml.sax.saxutils import escape
 
@@ -16,7 +17,12 @@ from aggregator.sources.feeds import parse_body
 NOW = datetime(2026, 11, 28, tzinfo=UTC)
 # XML 1.0 allows no control characters other than tab/newline; feeds cannot carry them.
 chars = st.characters(blacklist_categories=("Cs", "Cc", "Co", "Cn"), blacklist_characters="\ufffe\uffff")
-words = st.text(chars, min_size=1, max_size=30).filter(lambda s: s.strip())
+# feedparser repairs UTF-8 that was decoded as Latin-1 and encoded again ("Â\xa0" -> "\xa0",
+# the double-encoded-html fixture): such byte pairs are mojibake by design, not text to keep.
+MOJIBAKE = re.compile("[\u00c2-\u00f4][\u0080-\u00bf]")
+words = st.text(chars, min_size=1, max_size=30).filter(
+    lambda s: bool(s.strip()) and not MOJIBAKE.search(s)
+)
 
 
 def _document(atom: bool, entries: list[tuple[str, str]]) -> bytes:

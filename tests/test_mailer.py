@@ -18,7 +18,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from aggregator.digest import send_digest
-from aggregator.digest_lists import get_list
+from aggregator.digest.lists import get_list
 from aggregator.errors import DeliveryError
 from aggregator.mailer import (
     SendFailed,

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from aggregator.missions import load_missions_dir, read_general_rules
 from aggregator.models import Mission, Post, SourceSpec
 from aggregator.tag import Tagger, url_date
-from aggregator.tag_rules import general_rules_from, normalize, tokenize
+from aggregator.tag.rules import general_rules_from, normalize, tokenize
 
 ROOT = Path(__file__).resolve().parent.parent
 FEEDS = ROOT / "feeds"

@@ -12,7 +12,7 @@ from aggregator.commands.tagging import evaluate, report
 from aggregator.missions import load_missions_dir, read_general_rules
 from aggregator.models import Mission
 from aggregator.tag import Tagger
-from aggregator.tag_rules import GAP, general_rules_from, normalize, phrase_tokens, tokenize
+from aggregator.tag.rules import GAP, general_rules_from, normalize, phrase_tokens, tokenize
 from tests.conftest import need
 
 ROOT = Path(__file__).resolve().parent.parent

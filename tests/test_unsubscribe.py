@@ -16,8 +16,8 @@ from hypothesis import strategies as st
 
 from aggregator.app import App
 from aggregator.digest import Composer, send_digest
-from aggregator.digest_lists import get_list
-from aggregator.digest_render import render_digest
+from aggregator.digest.lists import get_list
+from aggregator.digest.render import render_digest
 from aggregator.mailer import sign_token, verify_token
 from aggregator.web import serve
 from tests.digest_support import (

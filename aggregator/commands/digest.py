@@ -12,7 +12,7 @@ import click
 from aggregator.app import App, make_app, write_atomic
 from aggregator.cli import Context, cli, pass_ctx
 from aggregator.digest import Composer, preview, render_posts, send_digest
-from aggregator.digest_lists import DigestList, get_list
+from aggregator.digest.lists import DigestList, get_list
 from aggregator.errors import DeliveryError, UsageError
 from aggregator.mailer import SmtpSender, valid_address
 from aggregator.mailer import secret_key as _secret_key

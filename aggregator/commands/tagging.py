@@ -19,7 +19,7 @@ from aggregator.cli import Context, cli, pass_ctx
 from aggregator.errors import UsageError
 from aggregator.models import Tag, parse_iso
 from aggregator.tag import Tagger
-from aggregator.tag_rules import normalize
+from aggregator.tag.rules import normalize
 
 
 def _lines(stream: IO[str], name: str) -> Iterator[tuple[int, dict[str, Any]]]:

@@ -13,8 +13,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 from urllib.parse import parse_qs
 
-from aggregator.digest_lists import load_digest_lists
-from aggregator.digest_render import email_templates
+from aggregator.digest.lists import load_digest_lists
+from aggregator.digest.render import email_templates
 from aggregator.errors import AggregatorError
 from aggregator.mailer import secret_key, verify_token
 from aggregator.web import Request, Response, Route

@@ -1,7 +1,7 @@
 """Tag posts with the missions they concern, each with the rule and the words that decided it.
 
 Pure: ``Tagger(missions)`` compiles every mission's rules (``feeds/*.yaml``) once into one
-token index (:mod:`aggregator.tag_rules`); ``tag``/``tag_text`` scan a text once.
+token index (:mod:`aggregator.tag.rules`); ``tag``/``tag_text`` scan a text once.
 
 How a text is decided (docs/tagging.md has the long form):
 
@@ -26,8 +26,8 @@ from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING
 
 from aggregator.models import Mission, Post, SourceSpec, Tag
-from aggregator.tag_dates import date_range, parse_date, url_date
-from aggregator.tag_rules import (
+from aggregator.tag.dates import date_range, parse_date, url_date
+from aggregator.tag.rules import (
     GAP,
     UN_TOKEN,
     Cue,

@@ -19,10 +19,10 @@ import css_inline
 import jinja2
 from markupsafe import escape
 
-from aggregator.digest_lists import DigestList
+from aggregator.digest.lists import DigestList
 from aggregator.models import Mission, parse_iso
 
-TEMPLATES = Path(__file__).parent / "templates" / "email"
+TEMPLATES = Path(__file__).parent.parent / "templates" / "email"
 RECIPIENT = "XRECIPIENTX7f3a"
 UNSUBSCRIBE = "XUNSUBSCRIBEX7f3a"
 TEXT_LIMIT = 600

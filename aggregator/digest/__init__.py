@@ -22,8 +22,8 @@ from functools import cached_property
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, urljoin, urlsplit
 
-from aggregator.digest_lists import DigestList, load_digest_lists
-from aggregator.digest_render import Rendered, render_digest
+from aggregator.digest.lists import DigestList, load_digest_lists
+from aggregator.digest.render import Rendered, render_digest
 from aggregator.errors import DeliveryError
 from aggregator.mailer import (
     SendFailed,
