@@ -31,7 +31,13 @@ def setup(extras: str) -> None:
     if stamp.exists() and stamp.stat().st_mtime >= pyproject.stat().st_mtime:
         return
     if not PY.exists():
-        venv.create(VENV, with_pip=True)
+        try:
+            venv.create(VENV, with_pip=True)
+        except (OSError, subprocess.CalledProcessError) as exc:
+            raise SystemExit(
+                f"could not create {VENV} with pip ({exc}). On Debian or Ubuntu install the venv "
+                "module first: sudo apt-get install python3-venv; then run this command again."
+            ) from exc
     run(PY, "-m", "pip", "install", "--quiet", "--upgrade", "pip")
     run(PY, "-m", "pip", "install", "--quiet", "-e", f".[{extras}]" if extras else ".")
     stamp.touch()
