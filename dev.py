@@ -9,6 +9,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 import venv
@@ -34,6 +35,7 @@ def setup(extras: str) -> None:
         try:
             venv.create(VENV, with_pip=True)
         except (OSError, subprocess.CalledProcessError) as exc:
+            shutil.rmtree(VENV, ignore_errors=True)  # never leave a venv without pip behind
             raise SystemExit(
                 f"could not create {VENV} with pip ({exc}). On Debian or Ubuntu install the venv "
                 "module first: sudo apt-get install python3-venv; then run this command again."
