@@ -314,7 +314,7 @@ class _Run:
         def state(added: int, updated: int) -> dict[str, Any]:
             values = schedule.after_success(
                 row, result, posts_added=added, newest_post_at=newest, now=now,
-                settings=app.config.settings, spec=spec,
+                settings=app.config.settings, spec=spec, publish_gap=schedule.publish_gap_s(times),
             )
             values.update(_fetch_state(result))
             values["warnings"] = "\n".join(warnings) or None

@@ -19,8 +19,10 @@ Jitter is deterministic: a hash of the source id and ``now``, so that tests can 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Mapping
+import statistics
+from collections.abc import Iterable, Mapping
 from datetime import datetime, timedelta
+from itertools import pairwise
 from typing import Any
 
 from aggregator.errors import FetchError, GoneError, RateLimited, SourceError
@@ -154,6 +156,14 @@ def stale_reason(
     )
 
 
+def publish_gap_s(times: Iterable[datetime]) -> float | None:
+    """How often a source publishes: the median gap between the post times of one fetch
+    (a feed carries its latest items). None with fewer than two distinct times."""
+    ordered = sorted(set(times))
+    gaps = [(b - a).total_seconds() for a, b in pairwise(ordered)]
+    return float(statistics.median(gaps)) if gaps else None
+
+
 def after_success(
     row: Row,
     result: FetchResult,
@@ -163,8 +173,13 @@ def after_success(
     now: datetime,
     settings: Settings,
     spec: SourceSpec | None = None,
+    publish_gap: float | None = None,
 ) -> dict[str, Any]:
-    """``sources`` values after a fetch that worked (new items, 304 or unchanged body)."""
+    """``sources`` values after a fetch that worked (new items, 304 or unchanged body).
+
+    ``publish_gap``: the source's publishing cadence seen in this fetch
+    (:func:`publish_gap_s`); kept in the row, it sets what "stale" means for this source.
+    """
     source_id = str(row.get("id") or result.source_id)
     _lo, hi = bounds_s(settings)
     if _disabled(row):
@@ -179,7 +194,8 @@ def after_success(
         cap = timedelta(hours=settings.backoff_cap_hours)
         due = max(due, min(result.retry_after, now + cap))
     newest = _newest(row, newest_post_at)
-    usual = max(interval, base_interval_s(spec, settings))
+    gap = publish_gap if publish_gap is not None else row.get("publish_gap_seconds")
+    usual = max(interval, base_interval_s(spec, settings), float(gap or 0))
     reason = stale_reason(newest, usual, now, settings)
     state = "stale" if reason else "ok"
     return {
@@ -196,6 +212,7 @@ def after_success(
         "last_posts_added": posts_added,
         "posts_added_total": int(row.get("posts_added_total") or 0) + posts_added,
         "newest_post_at": iso(newest),
+        "publish_gap_seconds": int(gap) if gap else None,
     }
 
 

@@ -17,6 +17,7 @@ from aggregator.schedule import (
     backoff_delay_s,
     is_due,
     needs_alert,
+    publish_gap_s,
 )
 from aggregator.settings import Settings
 
@@ -184,3 +185,23 @@ def test_persistent_problems_need_an_alert_transient_ones_do_not() -> None:
     assert needs_alert(r, T0 + timedelta(hours=25), SETTINGS)
     r = succeed(r, T0 + timedelta(hours=26), posts=1, newest=T0 + timedelta(hours=26))
     assert not needs_alert(r, T0 + timedelta(hours=60), SETTINGS)
+
+
+def test_stale_is_measured_against_how_often_the_source_publishes() -> None:
+    # A mission that posts about weekly: its newest post, 5 days old, is not "stale".
+    weekly = [T0 - timedelta(days=5 + 7 * k) for k in range(6)]
+    gap = publish_gap_s(weekly)
+    assert gap == 7 * 86400
+    r = {**row(), **after_success(row(), ok(), posts_added=6, newest_post_at=max(weekly), now=T0,
+                                  settings=SETTINGS, spec=SPEC, publish_gap=gap)}
+    assert r["state"] == "ok", r["state_reason"]
+    # ... and the cadence is remembered for polls that bring nothing (304s).
+    later = succeed(r, T0 + timedelta(days=20))
+    assert later["state"] == "ok"
+    assert succeed(r, T0 + timedelta(days=80))["state"] == "stale"
+    # A bridge that serves daily posts from a year ago is stale at once.
+    daily_old = [T0 - timedelta(days=365 + k) for k in range(10)]
+    r = after_success(row(), ok(), posts_added=10, newest_post_at=max(daily_old), now=T0,
+                      settings=SETTINGS, spec=SPEC, publish_gap=publish_gap_s(daily_old))
+    assert r["state"] == "stale"
+    assert publish_gap_s([T0]) is None

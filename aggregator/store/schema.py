@@ -516,3 +516,10 @@ def _digest(db: Database) -> None:
         "The exactly-once ledger: one row per recipient of a digest, recorded before sending",
         {"status": "in_flight (handed to SMTP, outcome unknown), sent, deferred (4xx), failed (5xx)"},
     )
+
+
+@MIGRATIONS(name="0031_publish_gap")
+def _publish_gap(db: Database) -> None:
+    # How often the source publishes (median gap between its posts' times, as last seen in
+    # a fetch): a source is stale only when its newest post is old for ITS cadence.
+    db.execute("ALTER TABLE sources ADD COLUMN publish_gap_seconds INTEGER")
