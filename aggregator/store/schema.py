@@ -217,6 +217,7 @@ DESCRIPTIONS: dict[str, tuple[str, dict[str, str]]] = {
             "cursor": "X since_id: the newest post id committed",
             "state": "ok, backing_off, stale, rate_limited, gone, disabled, new",
             "due_at": "next time the source may be collected (UTC)",
+            "publish_gap_seconds": "how often the source publishes (median gap between posts)",
         },
     ),
     "posts": (
@@ -311,10 +312,6 @@ def _media_fetches(db: Database) -> None:
             PRIMARY KEY (post_id, url)
         )"""
     )
-    DESCRIPTIONS["media_fetches"] = (
-        "Images of posts copied (or not) under output/media/: outcome, local path, error",
-        {"outcome": "stored, too_large, not_image, http_error, refused"},
-    )
 
 
 # --- 0030-0039: the scheduled service (issue 4) -------------------------------------------
@@ -327,10 +324,6 @@ def _service(db: Database) -> None:
     db.execute("ALTER TABLE sources ADD COLUMN state_since TEXT")
     db.execute("ALTER TABLE sources ADD COLUMN alerted_at TEXT")
     db.execute("CREATE INDEX sources_due_at ON sources(due_at)")
-    DESCRIPTIONS["service_state"] = (
-        "The running service's heartbeat, last tick summary and lock holder",
-        {"key": "heartbeat, last_tick, ...", "value": "JSON"},
-    )
 
 
 # --- 0050-0059: search ranking (issue 7) ---------------------------------------------------
@@ -503,19 +496,6 @@ def _digest(db: Database) -> None:
             PRIMARY KEY (run_id, email)
         )"""
     )
-    DESCRIPTIONS["subscribers"] = (
-        "Recipients of each digest list (personal data: never exported to output/)",
-        {"status": "active or unsubscribed", "unsubscribed_via": "link, cli"},
-    )
-    DESCRIPTIONS["digest_runs"] = (
-        "One digest of one list: its window (collected_at range) and whether it is done",
-        {"status": "open (sending or interrupted), complete, empty (nothing new, not sent)"},
-    )
-    DESCRIPTIONS["digest_run_posts"] = ("The posts each digest carries, frozen at open", {})
-    DESCRIPTIONS["digest_sends"] = (
-        "The exactly-once ledger: one row per recipient of a digest, recorded before sending",
-        {"status": "in_flight (handed to SMTP, outcome unknown), sent, deferred (4xx), failed (5xx)"},
-    )
 
 
 @MIGRATIONS(name="0031_publish_gap")
@@ -523,3 +503,28 @@ def _publish_gap(db: Database) -> None:
     # How often the source publishes (median gap between its posts' times, as last seen in
     # a fetch): a source is stale only when its newest post is old for ITS cadence.
     db.execute("ALTER TABLE sources ADD COLUMN publish_gap_seconds INTEGER")
+
+
+# Descriptions of tables made by later migrations: declared at module level so that they
+# are known whether or not the migration ran in this process (Datasette metadata, docs).
+DESCRIPTIONS["media_fetches"] = (
+    "Images of posts copied (or not) under output/media/: outcome, local path, error",
+    {"outcome": "stored, too_large, not_image, http_error, refused"},
+)
+DESCRIPTIONS["service_state"] = (
+    "The running service's heartbeat, last tick summary and lock holder",
+    {"key": "heartbeat, last_tick, ...", "value": "JSON"},
+)
+DESCRIPTIONS["subscribers"] = (
+    "Recipients of each digest list (personal data: never exported to output/)",
+    {"status": "active or unsubscribed", "unsubscribed_via": "link, cli"},
+)
+DESCRIPTIONS["digest_runs"] = (
+    "One digest of one list: its window (collected_at range) and whether it is done",
+    {"status": "open (sending or interrupted), complete, empty (nothing new, not sent)"},
+)
+DESCRIPTIONS["digest_run_posts"] = ("The posts each digest carries, frozen at open", {})
+DESCRIPTIONS["digest_sends"] = (
+    "The exactly-once ledger: one row per recipient of a digest, recorded before sending",
+    {"status": "in_flight (handed to SMTP, outcome unknown), sent, deferred (4xx), failed (5xx)"},
+)
