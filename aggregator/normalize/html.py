@@ -13,6 +13,7 @@ from __future__ import annotations
 import html as html_lib
 import re
 from functools import lru_cache
+from typing import Any
 from urllib.parse import urlsplit
 
 import nh3
@@ -47,14 +48,20 @@ URL_SCHEMES = frozenset({"http", "https", "mailto"})
 DROP_WITH_CONTENT = frozenset({"script", "style", "iframe", "object", "embed", "noscript",
                                "template", "svg", "math", "form", "select", "textarea"})
 
-_BASE_CLEANER = nh3.Cleaner(
-    tags=set(ALLOWED_TAGS),
-    clean_content_tags=set(DROP_WITH_CONTENT),
-    attributes={k: set(v) for k, v in ALLOWED_ATTRIBUTES.items()},
-    url_schemes=set(URL_SCHEMES),
-    link_rel=LINK_REL,
-    strip_comments=True,
-)
+def _allowlist_cleaner(**extra: Any) -> nh3.Cleaner:
+    """The one allowlist; ``extra`` adds options (a base URL for relative links)."""
+    return nh3.Cleaner(
+        tags=set(ALLOWED_TAGS),
+        clean_content_tags=set(DROP_WITH_CONTENT),
+        attributes={k: set(v) for k, v in ALLOWED_ATTRIBUTES.items()},
+        url_schemes=set(URL_SCHEMES),
+        link_rel=LINK_REL,
+        strip_comments=True,
+        **extra,
+    )
+
+
+_BASE_CLEANER = _allowlist_cleaner()
 
 _TEXT_CLEANER = nh3.Cleaner(
     tags=set(),
@@ -85,15 +92,7 @@ def _usable_base(base_url: str | None) -> str | None:
 
 @lru_cache(maxsize=256)
 def _cleaner_for(base_url: str) -> nh3.Cleaner:
-    return nh3.Cleaner(
-        tags=set(ALLOWED_TAGS),
-        clean_content_tags=set(DROP_WITH_CONTENT),
-        attributes={k: set(v) for k, v in ALLOWED_ATTRIBUTES.items()},
-        url_schemes=set(URL_SCHEMES),
-        link_rel=LINK_REL,
-        strip_comments=True,
-        url_relative=("rewrite_with_base", base_url),
-    )
+    return _allowlist_cleaner(url_relative=("rewrite_with_base", base_url))
 
 
 def sanitize_html(html: str, base_url: str | None = None) -> str:
