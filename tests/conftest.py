@@ -17,11 +17,18 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import settings as hypothesis_settings
 
 ROOT = Path(__file__).resolve().parent.parent
 SHARED = Path(os.environ.get("AGGREGATOR_SHARED", ROOT.parent / "shared"))
 IN_CI = os.environ.get("CI", "").lower() == "true"
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
+
+# CI explores the same examples every run (a red build must mean a regression, not a new
+# random draw); developers' runs keep drawing new ones and keep failures in .hypothesis/.
+hypothesis_settings.register_profile("ci", derandomize=True, deadline=None)
+if IN_CI:
+    hypothesis_settings.load_profile("ci")
 
 
 def need(condition: bool, message: str) -> None:
