@@ -49,8 +49,11 @@ def _stable(value: Any, base: str) -> Any:
 
 
 @pytest.fixture(scope="module")
-def collected(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, dict[str, Any]]]:
-    """Collect every fixture once, as one source each, through the real pipeline."""
+def collected(
+    tmp_path_factory: pytest.TempPathFactory, shared: Path
+) -> Iterator[dict[str, dict[str, Any]]]:
+    """Collect every fixture once, as one source each, through the real pipeline (needs
+    ../shared: the `shared` fixture skips, or fails under CI=true, where it is absent)."""
     paths = fixture_paths()
     if not paths:
         yield {}
