@@ -83,7 +83,7 @@ def retag(
     report = RetagReport(dry_run=dry_run)
     for batch in store.taggable_batches(batch_size):
         ids = [p.id for p in batch]
-        stored = store.stored_tags(ids)
+        stored = store.tags_by_post(ids)
         decisions = store.tag_decisions_for(ids)
         writes: list[tuple[str, str, list[Tag]]] = []
         for post in batch:

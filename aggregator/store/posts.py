@@ -75,7 +75,10 @@ class PostsMixin:
 
     # --- writing -------------------------------------------------------------------
 
-    def _decisions(self, post_ids: Sequence[str]) -> dict[str, dict[str, tuple[str, str]]]:
+    def tag_decisions_for(
+        self, post_ids: Sequence[str]
+    ) -> dict[str, dict[str, tuple[str, str]]]:
+        """Editors' decisions per post: mission -> (action, note)."""
         out: dict[str, dict[str, tuple[str, str]]] = {}
         for chunk in _chunks(post_ids, 500):
             marks = ",".join("?" * len(chunk))
@@ -136,7 +139,7 @@ class PostsMixin:
         updated = 0
         with self.db.atomic():
             existing = self._existing(list(batch))
-            decisions = self._decisions(list(batch))
+            decisions = self.tag_decisions_for(list(batch))
             for post, tags in batch.values():
                 prior = existing.get(post.id)
                 if prior is not None and (
@@ -198,15 +201,21 @@ class PostsMixin:
         cols = [d[0] for d in rows.description]
         return [_decode(dict(zip(cols, r, strict=True))) for r in rows.fetchall()]
 
-    def tags_of(self, post_id: str) -> list[Tag]:
-        return [
-            Tag(mission=r[0], rule=r[1], matched=r[2], decided_by=r[3])
+    def tags_by_post(self, post_ids: Sequence[str]) -> dict[str, list[Tag]]:
+        """The tags each post has now (rule tags with editors' decisions applied)."""
+        out: dict[str, list[Tag]] = {pid: [] for pid in post_ids}
+        for chunk in _chunks(post_ids, 500):
+            marks = ",".join("?" * len(chunk))
             for r in self.db.execute(
-                "SELECT mission, rule, matched, decided_by FROM post_tags WHERE post_id = ?"
-                " ORDER BY mission",
-                [post_id],
-            ).fetchall()
-        ]
+                "SELECT post_id, mission, rule, matched, decided_by FROM post_tags"
+                f" WHERE post_id IN ({marks}) ORDER BY post_id, mission",
+                list(chunk),
+            ).fetchall():
+                out[r[0]].append(Tag(mission=r[1], rule=r[2], matched=r[3], decided_by=r[4]))
+        return out
+
+    def tags_of(self, post_id: str) -> list[Tag]:
+        return self.tags_by_post([post_id])[post_id]
 
     def post(self, post_id: str) -> dict[str, Any] | None:
         rows = list(self.db.query("SELECT * FROM posts WHERE id = ?", [post_id]))

@@ -10,15 +10,20 @@ import json
 from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from aggregator.models import Tag
-from aggregator.store.posts import VISIBLE, _chunks, _decode
+from aggregator.store.posts import VISIBLE, _decode
 
 if TYPE_CHECKING:
     from sqlite_utils import Database
 
+    from aggregator.models import Tag
+
 
 class RenderMixin:
     db: Database
+
+    if TYPE_CHECKING:  # provided by PostsMixin in Store
+
+        def tags_by_post(self, post_ids: Sequence[str]) -> dict[str, list[Tag]]: ...
 
     def visible_posts(
         self,
@@ -64,20 +69,6 @@ class RenderMixin:
         for row in rows:
             row["tags"] = tags.get(row["id"], [])
         return rows
-
-    def tags_by_post(self, post_ids: Sequence[str]) -> dict[str, list[Tag]]:
-        out: dict[str, list[Tag]] = {}
-        for chunk in _chunks(post_ids, 500):
-            marks = ",".join("?" * len(chunk))
-            for r in self.db.execute(
-                "SELECT post_id, mission, rule, matched, decided_by FROM post_tags"
-                f" WHERE post_id IN ({marks}) ORDER BY mission",
-                list(chunk),
-            ).fetchall():
-                out.setdefault(r[0], []).append(
-                    Tag(mission=r[1], rule=r[2], matched=r[3], decided_by=r[4])
-                )
-        return out
 
     # --- local media ------------------------------------------------------------------
 

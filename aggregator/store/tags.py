@@ -69,31 +69,6 @@ class TagsMixin:
             ]
             last = rows[-1][0]
 
-    def stored_tags(self, post_ids: Sequence[str]) -> dict[str, list[Tag]]:
-        """The tags each post has now (rule tags with editors' decisions applied)."""
-        out: dict[str, list[Tag]] = {pid: [] for pid in post_ids}
-        for chunk in _chunks(post_ids, 500):
-            marks = ",".join("?" * len(chunk))
-            for r in self.db.execute(
-                "SELECT post_id, mission, rule, matched, decided_by FROM post_tags"
-                f" WHERE post_id IN ({marks}) ORDER BY post_id, mission",
-                list(chunk),
-            ).fetchall():
-                out[r[0]].append(Tag(mission=r[1], rule=r[2], matched=r[3], decided_by=r[4]))
-        return out
-
-    def tag_decisions_for(self, post_ids: Sequence[str]) -> dict[str, dict[str, tuple[str, str]]]:
-        out: dict[str, dict[str, tuple[str, str]]] = {}
-        for chunk in _chunks(post_ids, 500):
-            marks = ",".join("?" * len(chunk))
-            for r in self.db.execute(
-                "SELECT post_id, mission, action, note FROM tag_decisions"
-                f" WHERE post_id IN ({marks})",
-                list(chunk),
-            ).fetchall():
-                out.setdefault(r[0], {})[r[1]] = (r[2], r[3])
-        return out
-
     def replace_rule_tags(
         self, batch: Sequence[tuple[str, str, Sequence[Tag]]],
         decisions: Mapping[str, Mapping[str, tuple[str, str]]],
