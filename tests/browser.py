@@ -34,6 +34,7 @@ LAUNCH_ARGS = [
 ]
 
 LOOPBACK = ("127.0.0.1", "localhost", "[::1]", "::1")
+AXE = Path(__file__).resolve().parent.parent / ".ci" / "node_modules" / "axe-core" / "axe.min.js"
 
 
 @dataclass
@@ -103,6 +104,38 @@ def serve_directory(root: Path, host: str = "127.0.0.1") -> Iterator[str]:
     thread.start()
     try:
         yield f"http://{host}:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def axe_violations(page: Any) -> list[str]:
+    """Run axe-core in ``page``; its serious and critical violations, one line each.
+
+    The browser context needs ``bypass_csp=True`` where the page's CSP forbids the script.
+    """
+    from tests.conftest import need
+
+    need(AXE.is_file(), f"axe-core not found at {AXE}; .ci/run installs it with npm")
+    page.add_script_tag(path=str(AXE))
+    result = page.evaluate("axe.run(document, {resultTypes: ['violations']})")
+    return [
+        f"{v['id']} ({v['impact']}): {v['help']} — {[n['target'] for n in v['nodes']][:3]}"
+        for v in result["violations"]
+        if v.get("impact") in ("serious", "critical")
+    ]
+
+
+@contextlib.contextmanager
+def serve_app(app: Any) -> Iterator[str]:
+    """``aggregator serve``'s WSGI app on a free loopback port in a thread; yields its URL."""
+    from aggregator.web import serve
+
+    server = serve(app, "127.0.0.1", 0)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
     finally:
         server.shutdown()
         server.server_close()

@@ -7,7 +7,6 @@ critical violations).
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -15,9 +14,7 @@ from typing import Any
 import pytest
 
 from aggregator.app import App
-from aggregator.web import serve
-from tests.browser import open_browser
-from tests.conftest import ROOT, need
+from tests.browser import axe_violations, open_browser, serve_app
 from tests.test_moderation_support import (  # noqa: F401 (fixtures)
     app_fixture,
     clock_fixture,
@@ -28,30 +25,16 @@ from tests.test_moderation_support import (  # noqa: F401 (fixtures)
 )
 
 PASSWORD = "correct horse battery"
-AXE = ROOT / ".ci" / "node_modules" / "axe-core" / "axe.min.js"
 
 
 @pytest.fixture(name="base_url")
 def base_url_fixture(app: App) -> Iterator[str]:
-    server = serve(app, "127.0.0.1", 0)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
+    with serve_app(app) as url:
+        yield url
 
 
 def _axe(page: Any) -> None:
-    need(AXE.is_file(), f"axe-core not found at {AXE}")
-    page.add_script_tag(path=str(AXE))
-    result = page.evaluate("async () => await axe.run(document)")
-    bad = [
-        f"{v['id']} ({v['impact']}): {v['help']}"
-        for v in result["violations"]
-        if v.get("impact") in ("serious", "critical")
-    ]
+    bad = axe_violations(page)
     assert not bad, bad
 
 

@@ -3,46 +3,23 @@
 from __future__ import annotations
 
 import csv
-import threading
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 from aggregator.app import make_app
 from aggregator.config import load_config
-from aggregator.web import serve
-from tests.browser import open_browser
-from tests.conftest import ROOT, need
+from tests.browser import axe_violations, open_browser, serve_app
 from tests.test_search_support import NOW, build, write_project
-
-AXE = ROOT / ".ci" / "node_modules" / "axe-core" / "axe.min.js"
 
 
 @pytest.fixture
 def server(tmp_path: Path) -> Iterator[str]:
     config = write_project(tmp_path / "site")
     build(config)
-    with make_app(load_config(config), clock=lambda: NOW, env={}) as app:
-        httpd = serve(app, "127.0.0.1", 0)
-        thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-        thread.start()
-        try:
-            yield f"http://127.0.0.1:{httpd.server_address[1]}"
-        finally:
-            httpd.shutdown()
-            httpd.server_close()
-
-
-def _axe(page: Any) -> list[str]:
-    need(AXE.exists(), f"axe-core not found at {AXE}")
-    page.add_script_tag(path=str(AXE))
-    result = page.evaluate("async () => await axe.run(document)")
-    return [
-        f"{v['id']} ({v['impact']}): {v['help']}"
-        for v in result["violations"] if v["impact"] in ("serious", "critical")
-    ]
+    with make_app(load_config(config), clock=lambda: NOW, env={}) as app, serve_app(app) as url:
+        yield url
 
 
 @pytest.mark.browser
@@ -56,7 +33,7 @@ def test_search_facet_and_csv_download(chromium_path: str, server: str, tmp_path
         page.wait_for_url("**/search?q=abyei*")
         assert page.locator("li.hit").count() == 3
         assert page.locator("li.hit mark").first.inner_text().lower().startswith("aby")
-        assert _axe(page) == []
+        assert axe_violations(page) == []
 
         page.get_by_role("complementary", name="Refine").get_by_role("link", name="UNMISS", exact=True).click()
         page.wait_for_url("**mission%3AUNMISS*")
@@ -77,6 +54,6 @@ def test_search_facet_and_csv_download(chromium_path: str, server: str, tmp_path
         hits.first.click()
         page.wait_for_url("**/post/unmiss-abyei-x")
         assert "Peacekeepers patrol near Abyei" in page.locator("article").inner_text()
-        assert _axe(page) == []
+        assert axe_violations(page) == []
         assert not browser.external_requests
         assert not browser.console_errors

@@ -3,11 +3,8 @@ recipient; GET only asks; forged, altered or expired tokens change nothing."""
 
 from __future__ import annotations
 
-import threading
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import timedelta
 from pathlib import Path
 
@@ -19,7 +16,7 @@ from aggregator.digest import Composer, send_digest
 from aggregator.digest.lists import get_list
 from aggregator.digest.render import render_digest
 from aggregator.mailer import sign_token, verify_token
-from aggregator.web import serve
+from tests.browser import serve_app
 from tests.digest_support import (
     NOW,
     SECRET,
@@ -34,16 +31,7 @@ from tests.digest_support import (
 KEY = SECRET.encode()
 
 
-@contextmanager
-def running(app: App) -> Iterator[str]:
-    server = serve(app, "127.0.0.1", 0)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
+running = serve_app
 
 
 def _request(url: str, method: str = "GET", body: bytes | None = None) -> tuple[int, str]:

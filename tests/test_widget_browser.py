@@ -17,7 +17,7 @@ from PIL import Image
 
 from aggregator.models import Media
 from aggregator.render import render_site
-from tests.browser import Browser, open_browser, serve_directory
+from tests.browser import Browser, axe_violations, open_browser, serve_directory
 from tests.conftest import ROOT
 from tests.test_render_support import make_post, make_test_app, pin, save
 
@@ -220,21 +220,10 @@ def test_links_open_outside_with_safe_rel(served: Served, browser: Browser) -> N
     assert outline == "solid"  # visible focus
 
 
-AXE = ROOT / ".ci/node_modules/axe-core/axe.min.js"
-
-
-def _axe(page: Any) -> list[str]:
-    page.add_script_tag(path=str(AXE))
-    result = page.evaluate("axe.run(document, {resultTypes: ['violations']})")
-    return [f"{v['id']} ({v['impact']}): {v['help']} — {[n['target'] for n in v['nodes']][:3]}"
-            for v in result["violations"] if v["impact"] in ("serious", "critical")]
 
 
 @pytest.mark.parametrize("scheme", ["light", "dark"])
 def test_axe_finds_no_serious_violation(served: Served, chromium_path: str, tmp_path: Path, scheme: str) -> None:
-    from tests.conftest import need
-
-    need(AXE.exists(), f"axe-core not found at {AXE}; run npm install axe-core in .ci/")
     with open_browser(chromium_path, tmp_path / scheme, bypass_csp=True, color_scheme=scheme) as b:
         problems: dict[str, list[str]] = {}
         for path in ("missions/unmik/index.html", "fr/missions/unmik/index.html", "index.html",
@@ -244,7 +233,7 @@ def test_axe_finds_no_serious_violation(served: Served, chromium_path: str, tmp_
             page = b.new_page()
             page.goto(f"{served.site}/{path}")
             page.wait_for_load_state("load")
-            found = _axe(page)
+            found = axe_violations(page)
             if found:
                 problems[path] = found
             page.screenshot(path=str(ARTIFACTS / f"{path.split('?')[0].replace('/', '_')}-{scheme}.png"), full_page=True)
