@@ -14,17 +14,17 @@ import os
 import socket
 import time
 import uuid
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import Executor, Future, wait
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from aggregator import schedule
 from aggregator.errors import SourceError
 from aggregator.models import FetchResult, SourceReport, SourceSpec, parse_iso
 from aggregator.prepare import Prepared, init_worker, prepare_posts
-from aggregator.sources import Fetcher, Job
+from aggregator.sources import Fetcher, Job, Outcome
 from aggregator.sources.pool import LazyProcessPool, worker_count
 
 if TYPE_CHECKING:
@@ -187,7 +187,7 @@ def collect(
         for kind, jobs in by_kind.items():
             fetcher = (fetchers or {}).get(kind) or own.get(kind)
             if fetcher is not None:
-                run.consume(fetcher.fetch_many(jobs), should_stop)
+                run.consume(_batches(fetcher, jobs), should_stop)
             if should_stop is not None and should_stop():
                 break
     finally:
@@ -235,23 +235,36 @@ class _Run:
         if self.progress is not None:
             self.progress(report)
 
-    def consume(self, outcomes: Iterable[tuple[SourceSpec, FetchResult | SourceError]],
+    def consume(self, batches: Iterable[Sequence[Outcome]],
                 should_stop: Callable[[], bool] | None) -> None:
-        """Handle each fetched source as it arrives; items are prepared in the pool."""
+        """Handle fetched sources as they arrive; items are prepared in the pool.
+
+        The sources of one batch (those that finished while the previous batch was being
+        stored) are stored in one transaction: each keeps its posts and its new state
+        together, and the archive pays one commit and one full-text index flush per batch
+        instead of one per source.
+        """
         try:
-            for spec, outcome in outcomes:
-                if isinstance(outcome, FetchResult) and outcome.items and self.pool is not None:
-                    future = self.pool.submit(
-                        prepare_posts, spec, outcome.items, self.app.now()
-                    )
-                    self.pending[future] = (spec, outcome, time.monotonic())
-                else:
-                    self.handle(spec, outcome, time.monotonic())
+            for batch in batches:
+                ready: list[Outcome] = []
+                for spec, outcome in batch:
+                    if isinstance(outcome, FetchResult) and outcome.items and self.pool is not None:
+                        future = self.pool.submit(
+                            prepare_posts, spec, outcome.items, self.app.now()
+                        )
+                        self.pending[future] = (spec, outcome, time.monotonic())
+                    else:
+                        ready.append((spec, outcome))
+                if ready:
+                    started = time.monotonic()
+                    with self.app.store.transaction():
+                        for spec, outcome in ready:
+                            self.handle(spec, outcome, started)
                 self._store_done(block=False)
                 if should_stop is not None and should_stop():
                     break
         finally:
-            close = getattr(outcomes, "close", None)
+            close = getattr(batches, "close", None)
             if close is not None:
                 close()
 
@@ -265,16 +278,20 @@ class _Run:
             return
         if block:
             wait(list(self.pending), return_when="FIRST_COMPLETED")
-        for future in [f for f in self.pending if f.done()]:
-            spec, result, started = self.pending.pop(future)
-            try:
-                prepared = future.result()
-            except Exception as exc:  # the worker died or failed: this source only
-                err = SourceError(f"{spec.id}: could not process the fetched items: {exc}",
-                                  source=spec.id, hint="retried on the next run")
-                self.handle(spec, err, started)
-                continue
-            self.handle(spec, result, started, prepared)
+        done = [f for f in self.pending if f.done()]
+        if not done:
+            return
+        with self.app.store.transaction():
+            for future in done:
+                spec, result, started = self.pending.pop(future)
+                try:
+                    prepared = future.result()
+                except Exception as exc:  # the worker died or failed: this source only
+                    err = SourceError(f"{spec.id}: could not process the fetched items: {exc}",
+                                      source=spec.id, hint="retried on the next run")
+                    self.handle(spec, err, started)
+                    continue
+                self.handle(spec, result, started, prepared)
 
     def handle(self, spec: SourceSpec, outcome: FetchResult | SourceError, started: float,
                prepared: Prepared | None = None) -> None:
@@ -345,6 +362,25 @@ class _Run:
                                 lambda _a, _u, _c: self._event(report, started))
         log.info("source %s failed: %s", spec.id, error)
         return self.last
+
+
+def _batches(fetcher: Fetcher, jobs: Sequence[Job]) -> Iterator[list[Outcome]]:
+    """The fetcher's results in batches: as many as are ready at once where the fetcher can
+    tell (``fetch_batches``), else one at a time."""
+    batched = getattr(fetcher, "fetch_batches", None)
+    if batched is not None:
+        return cast(Iterator[list[Outcome]], batched(jobs))
+    return _one_by_one(fetcher.fetch_many(jobs))
+
+
+def _one_by_one(outcomes: Iterator[Outcome]) -> Iterator[list[Outcome]]:
+    try:
+        for outcome in outcomes:
+            yield [outcome]
+    finally:
+        close = getattr(outcomes, "close", None)
+        if close is not None:
+            close()
 
 
 def _fetch_state(result: FetchResult) -> dict[str, Any]:

@@ -8,6 +8,7 @@ Times are timezone-aware ``datetime`` in UTC; the store formats them as ISO-8601
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -29,6 +30,15 @@ def iso(dt: datetime | None) -> str | None:
     if dt is None:
         return None
     return utc(dt).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def raw_json(entry: Mapping[str, Any]) -> str:
+    """A source's raw entry as the JSON text the archive keeps beside the post.
+
+    Made once, where the entry is normalized (a parse worker), so the writer only copies a
+    string and the entry crosses the process boundary as one string, not as nested dicts.
+    """
+    return json.dumps(entry, ensure_ascii=False, sort_keys=True, default=str)
 
 
 def parse_iso(text: str | None) -> datetime | None:
@@ -212,7 +222,7 @@ class Post:
     is_reply: bool = False
     is_quote: bool = False
     content_hash: str = ""
-    raw: Mapping[str, Any] = field(default_factory=dict)
+    raw: str = "{}"  # the source's entry as JSON text (see ``raw_json``), stored as it is
     canonical_url: str | None = None  # for one-card-per-story grouping
 
     @property

@@ -4,8 +4,9 @@
   and keep only the newest 10, with ETags, remembering every entry it ever published and
   which entries each ETag covered.
 - Run as a script, this file is a wrapper around the ``aggregator`` command used only by the
-  test: it notes on a marker file when a source's write transaction is open (and pauses there
-  a moment, so that a kill can land inside it), and with ``CRASH_HARNESS_BROKEN=1`` it
+  test: it notes on a marker file when a source's posts are written inside the still-open
+  write transaction ("tx", then a pause, so that a kill can land inside it) and when that
+  transaction commits ("committed": the sources that finished together share one), and with ``CRASH_HARNESS_BROKEN=1`` it
   *breaks* the product on purpose, committing the fetch state (ETag) before the posts it
   covers: the negative control that proves the crash test can fail. The product itself has
   no such switch.
@@ -17,7 +18,8 @@ import os
 import sys
 import threading
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from email.utils import format_datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -130,9 +132,11 @@ def _note(text: str) -> None:
 
 
 def install() -> None:
+    from aggregator.store import Store
     from aggregator.store.sources import SourcesMixin
 
     original = SourcesMixin.commit_source
+    original_transaction = Store.transaction
     broken = os.environ.get("CRASH_HARNESS_BROKEN") == "1"
     pause = float(os.environ.get("CRASH_HARNESS_PAUSE", "0.03"))
 
@@ -158,10 +162,25 @@ def install() -> None:
             return values
 
         out = original(self, source_id, owner, tagged, paused, event)
-        _note("committed")
+        if not self.db.conn.in_transaction:  # its own transaction, not part of a batch
+            _note("committed")
         return out
 
+    @contextmanager
+    def transaction(self: Any) -> Iterator[Any]:
+        """A batch of sources in one transaction: "committed" once it really is. The broken
+        build stores each source on its own, so its early state commit really lands first."""
+        if broken:
+            yield self.db
+            return
+        outer = not self.db.conn.in_transaction
+        with original_transaction(self) as db:
+            yield db
+        if outer:
+            _note("committed")
+
     SourcesMixin.commit_source = commit_source  # type: ignore[method-assign]
+    Store.transaction = transaction  # type: ignore[method-assign,assignment]
 
 
 if __name__ == "__main__":

@@ -26,7 +26,7 @@ def test_metadata_describes_real_tables_and_columns(search_project: Path) -> Non
     meta = datasette_metadata(DESCRIPTIONS, title="t", database="archive")
     tables = meta["databases"]["archive"]["tables"]
     conn = _db(search_project)
-    existing = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    existing = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type IN ('table', 'view')")}
     described = set(tables)
     assert {"posts", "post_tags", "sources", "moderation", "posts_fts"} <= described
     assert described <= existing, f"described but absent: {described - existing}"

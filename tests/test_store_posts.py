@@ -52,6 +52,22 @@ def test_a_changed_post_is_updated_and_its_earlier_version_kept(tmp_path: Path) 
     assert store.tags_of("x-123") == []
 
 
+def test_every_raw_version_is_kept_once_and_readable_in_post_history(tmp_path: Path) -> None:
+    store = _store(tmp_path)
+    for n, text in enumerate(["first", "second", "third"]):
+        post = replace(_post("x", text), raw=f'{{"n": {n}}}')
+        store.save_posts([(post, [Tag("UNISFA", "own_source", "")])])
+    history = store.db.execute(
+        "SELECT version, raw, is_current FROM post_history WHERE post_id = 'x-123' ORDER BY version"
+    ).fetchall()
+    assert history == [(1, '{"n": 0}', 0), (2, '{"n": 1}', 0), (3, '{"n": 2}', 1)]
+    stored = store.db.execute(
+        "SELECT version, raw FROM post_versions WHERE post_id = 'x-123' ORDER BY version"
+    ).fetchall()
+    assert stored == [(1, '{"n": 0}'), (2, '{"n": 1}'), (3, None)], "the current raw is posts.raw"
+    assert store.db.execute("SELECT raw FROM posts WHERE id = 'x-123'").fetchone()[0] == '{"n": 2}'
+
+
 def test_a_bridge_copy_never_replaces_the_api_copy(tmp_path: Path) -> None:
     store = _store(tmp_path)
     store.save_posts([(_post("x", "Full text from the API"), [Tag("UNISFA", "own_source", "")])])

@@ -17,7 +17,7 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
 
-from aggregator.models import Media, Post, RawItem, parse_iso
+from aggregator.models import Media, Post, RawItem, parse_iso, raw_json
 from aggregator.normalize.html import html_to_text, sanitize_html
 from aggregator.normalize.x import x_post_id, x_status_id
 
@@ -241,7 +241,7 @@ def normalize_feed_entry(item: RawItem, *, collected_at: datetime) -> Post:
         mentions=_unique(_MENTION.findall(both)) if "@" in both else (),
         is_retweet=text.startswith("RT @") or title.startswith("RT @"),
         content_hash=content_hash(title, html, url, author, published, [m.url for m in media]),
-        raw=dict(entry),
+        raw=raw_json(entry),
         canonical_url=canonical_url(url),
     )
 

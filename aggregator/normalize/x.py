@@ -25,7 +25,7 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from aggregator.models import Media, Post, RawItem, parse_iso
+from aggregator.models import Media, Post, RawItem, parse_iso, raw_json
 from aggregator.normalize.html import LINK_REL, sanitize_html
 
 X_WEB = "https://x.com"
@@ -256,5 +256,5 @@ def normalize_x(item: RawItem, *, collected_at: datetime) -> Post:
         links=tuple(dict.fromkeys(links)), hashtags=tuple(dict.fromkeys(hashtags)),
         mentions=tuple(dict.fromkeys(mentions)), is_retweet="retweeted" in refs,
         is_reply="replied_to" in refs, is_quote="quoted" in refs, content_hash=digest,
-        raw=dict(item.data), canonical_url=canonical,
+        raw=raw_json(item.data), canonical_url=canonical,
     )

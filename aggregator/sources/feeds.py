@@ -48,6 +48,7 @@ ACCEPT = (
     "application/xml;q=0.8, text/xml;q=0.8, */*;q=0.5"
 )
 SMALL_RUN = 4  # fewer sources than this are parsed in a thread: a pool would cost more
+BACKLOG = 40  # parsed sources waiting to be stored, at most (~20 posts each)
 _HTML_START = re.compile(rb"^\s*(?:<!--.*?-->\s*)*<(?:!doctype\s+html|html)[\s>]", re.I | re.S)
 _ALTERNATE = re.compile(
     r"<link\b[^>]*type=[\"']application/(?:rss|atom)\+xml[\"'][^>]*>", re.IGNORECASE
@@ -182,6 +183,12 @@ class FeedFetcher:
 
     def fetch_many(self, jobs: Sequence[Job]) -> Iterator[Outcome]:
         """Fetch every job; yield ``(spec, FetchResult | SourceError)`` as each completes."""
+        for batch in self.fetch_batches(jobs):
+            yield from batch
+
+    def fetch_batches(self, jobs: Sequence[Job]) -> Iterator[list[Outcome]]:
+        """Like ``fetch_many``, but yield every result that is ready at once (at least one),
+        so the caller can store the sources that finished together in one transaction."""
         jobs = list(jobs)
         if not jobs:
             return
@@ -190,12 +197,22 @@ class FeedFetcher:
         thread = threading.Thread(target=run.run, name="feed-fetch", daemon=True)
         thread.start()
         try:
-            for _ in range(len(jobs)):
-                item = results.get()
-                if isinstance(item, BaseException):
-                    raise item
-                run.taken()
-                yield item
+            left = len(jobs)
+            while left:
+                ready = [results.get()]
+                while len(ready) < left:
+                    try:
+                        ready.append(results.get_nowait())
+                    except queue.Empty:
+                        break
+                batch: list[Outcome] = []
+                for item in ready:
+                    if isinstance(item, BaseException):
+                        raise item
+                    run.taken()
+                    batch.append(item)
+                left -= len(batch)
+                yield batch
         finally:
             run.stop()
             thread.join()
@@ -285,9 +302,10 @@ class _Run:
         # what was parsed) is not stuck behind every parse of the run.
         workers = int(getattr(self.executor, "workers", 1) or 1)
         self.parsing = asyncio.Semaphore(workers + 1)
-        # Results waiting for the caller (who stores them) stay few: memory stays flat when
-        # storing is slower than fetching and parsing.
-        self.backlog = asyncio.Semaphore(2 * workers + 4)
+        # Results waiting for the caller (who stores them) stay bounded: memory stays flat
+        # when storing is slower than fetching and parsing. Enough of them wait to let the
+        # caller store several sources per transaction (one FTS5 flush, one commit).
+        self.backlog = asyncio.Semaphore(BACKLOG + 2 * workers)
         per_host: dict[str, asyncio.Semaphore] = {}
         tasks = []
         for spec, state in self.jobs:

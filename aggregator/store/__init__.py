@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Callable
+from contextlib import AbstractContextManager
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -64,6 +65,11 @@ class Store(PostsMixin, SourcesMixin, RenderMixin, ModerationMixin, EditorsMixin
                 f"cannot open the archive {self.path}: {exc}",
                 hint="check the `database` setting in config.yaml and the file's permissions",
             ) from exc
+
+    def transaction(self) -> AbstractContextManager[Database]:
+        """One write transaction (``BEGIN IMMEDIATE``); nested calls become savepoints, so
+        several units of work that each stay atomic can share one commit."""
+        return self.db.atomic()
 
     def close(self) -> None:
         self.db.conn.close()

@@ -23,6 +23,13 @@ def _tag_row(post_id: str, sort_at: str, tag: Tag) -> tuple[str, str, str, str, 
     return (post_id, tag.mission, tag.rule, tag.matched, tag.decided_by, sort_at)
 
 
+# post_versions.raw is NULL for the version a post shows now (its raw entry is posts.raw):
+# before a newer version replaces the post, the current raw entry moves into its row.
+_SUPERSEDE = (
+    "UPDATE post_versions SET raw = (SELECT raw FROM posts WHERE id = ?)"
+    " WHERE post_id = ? AND raw IS NULL"
+)
+
 VISIBLE = "p.availability = 'available' AND COALESCE(m.hidden, 0) = 0"
 
 
@@ -57,7 +64,7 @@ def post_row(post: Post) -> dict[str, Any]:
         "is_reply": int(post.is_reply),
         "is_quote": int(post.is_quote),
         "content_hash": post.content_hash,
-        "raw": _json(dict(post.raw)),
+        "raw": post.raw,
     }
 
 
@@ -148,15 +155,15 @@ class PostsMixin:
                     continue
                 row = post_row(post)
                 row["version"] = 1 if prior is None else prior[1] + 1
-                versions.append(
-                    (post.id, row["version"], row["collected_at"], post.content_hash, row["raw"])
-                )
+                versions.append((post.id, row["version"], row["collected_at"], post.content_hash))
                 final = effective_tags(tags, decisions.get(post.id, {}))
                 if prior is None:
                     new_rows.append(row)
                     new_tags.extend(_tag_row(post.id, row["sort_at"], t) for t in final)
                     changed.update(t.mission for t in final)
                 else:
+                    # The version being replaced keeps its raw entry; the new one's is posts.raw.
+                    self.db.execute(_SUPERSEDE, [post.id, post.id])
                     self.db.table("posts").update(post.id, row)
                     updated += 1
                     changed |= self._write_tags(post.id, row["sort_at"], final)
@@ -171,7 +178,7 @@ class PostsMixin:
             if versions:
                 self.db.conn.executemany(
                     "INSERT OR REPLACE INTO post_versions (post_id, version, collected_at,"
-                    " content_hash, raw) VALUES (?, ?, ?, ?, ?)",
+                    " content_hash, raw) VALUES (?, ?, ?, ?, NULL)",
                     versions,
                 )
             if source_state is not None and source_id is not None:

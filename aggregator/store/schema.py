@@ -228,7 +228,6 @@ DESCRIPTIONS: dict[str, tuple[str, dict[str, str]]] = {
             "availability": "available, deleted, protected, withheld, suspended (at the source)",
         },
     ),
-    "post_versions": ("Every raw version of a post ever collected", {}),
     "post_tags": ("Missions each post was tagged with by the rules, and why", {}),
     "tag_decisions": ("Editors' additions and removals of missions; they win over rules", {}),
     "moderation": ("Hidden and pinned posts, with who, when and why", {}),
@@ -527,4 +526,69 @@ DESCRIPTIONS["digest_run_posts"] = ("The posts each digest carries, frozen at op
 DESCRIPTIONS["digest_sends"] = (
     "The exactly-once ledger: one row per recipient of a digest, recorded before sending",
     {"status": "in_flight (handed to SMTP, outcome unknown), sent, deferred (4xx), failed (5xx)"},
+)
+
+
+# --- 0032: each raw entry stored once (issue 2) ----------------------------------------------
+
+
+@MIGRATIONS(name="0032_versions_raw_once")
+def _versions_raw_once(db: Database) -> None:
+    # The raw entry of the version a post shows now is in posts.raw; its post_versions row
+    # kept a second copy (about a third of the archive). Now that row's raw is NULL, and it
+    # is filled in when a newer version supersedes it. SQLite cannot drop NOT NULL in place:
+    # rebuild the table, then restore the trigger that lives on it.
+    db.execute(
+        """
+        CREATE TABLE post_versions_new (
+            post_id TEXT NOT NULL REFERENCES posts(id),
+            version INTEGER NOT NULL,
+            collected_at TEXT NOT NULL,
+            content_hash TEXT NOT NULL,
+            raw TEXT,
+            PRIMARY KEY (post_id, version)
+        )"""
+    )
+    db.execute(
+        """
+        INSERT INTO post_versions_new (post_id, version, collected_at, content_hash, raw)
+        SELECT v.post_id, v.version, v.collected_at, v.content_hash,
+               CASE WHEN p.version = v.version THEN NULL ELSE v.raw END
+        FROM post_versions v LEFT JOIN posts p ON p.id = v.post_id"""
+    )
+    db.execute("DROP TABLE post_versions")
+    db.execute("ALTER TABLE post_versions_new RENAME TO post_versions")
+    db.execute(
+        """
+        CREATE TRIGGER x_availability_on_version AFTER INSERT ON post_versions
+        WHEN EXISTS (
+            SELECT 1 FROM x_availability a JOIN posts p ON p.id = a.post_id
+            WHERE a.post_id = NEW.post_id AND p.availability != a.availability
+        )
+        BEGIN
+            UPDATE posts SET
+                availability = (SELECT availability FROM x_availability WHERE post_id = NEW.post_id),
+                availability_note = (SELECT note FROM x_availability WHERE post_id = NEW.post_id),
+                availability_at = (SELECT at FROM x_availability WHERE post_id = NEW.post_id)
+            WHERE id = NEW.post_id;
+        END"""
+    )
+    # Every version with its raw entry, the current one included, for sqlite3 and Datasette.
+    db.execute(
+        """
+        CREATE VIEW post_history AS
+        SELECT v.post_id, v.version, v.collected_at, v.content_hash,
+               COALESCE(v.raw, p.raw) AS raw, v.raw IS NULL AS is_current
+        FROM post_versions v JOIN posts p ON p.id = v.post_id"""
+    )
+
+
+DESCRIPTIONS["post_versions"] = (
+    "Every version of a post ever collected; raw is NULL for the version shown now "
+    "(its raw entry is posts.raw): read post_history for every version with its raw entry",
+    {"raw": "the superseded version's entry as the source gave it (JSON); NULL if current"},
+)
+DESCRIPTIONS["post_history"] = (
+    "Every version of every post with its raw entry (a view over post_versions and posts)",
+    {},
 )
