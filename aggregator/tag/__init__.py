@@ -33,7 +33,6 @@ from aggregator.tag.rules import (
     Cue,
     GeneralRules,
     Index,
-    Window,
     build_index,
     gapped_match,
     general_rules_from,
@@ -123,6 +122,10 @@ class Tagger:
         self.missions = {m.acronym: m for m in missions}
         self.general = general or GeneralRules()
         self.index: Index = build_index(self.missions.values(), self.general)
+        self._windows: dict[str, tuple[date | None, date | None]] = {
+            code: (parse_date(w.start), parse_date(w.end)) for code, w in self.index.windows.items()
+        }
+        self._authors: dict[str, Tag | None] = {}  # a source's few authors, decided once
 
     @classmethod
     def from_config(cls, config: Config) -> Tagger:
@@ -293,9 +296,7 @@ class Tagger:
     def _active(self, code: str, when: tuple[date, date] | None) -> bool:
         if when is None:
             return True
-        window = self.index.windows.get(code, Window(None, None))
-        start = parse_date(window.start)
-        end = parse_date(window.end)
+        start, end = self._windows.get(code, (None, None))
         if start is not None and when[1] < start:
             return False
         return not (end is not None and when[0] > end + END_GRACE)
@@ -331,6 +332,13 @@ class Tagger:
 
     def _author_owner(self, author: str) -> Tag | None:
         """An author that is a mission ("UNMISS", "@unamidnews") makes it the default."""
+        if author not in self._authors:
+            if len(self._authors) > 10_000:
+                self._authors.clear()
+            self._authors[author] = self._read_author(author)
+        return self._authors[author]
+
+    def _read_author(self, author: str) -> Tag | None:
         handle = author.strip().lstrip("@").casefold()
         owners = {c.mission for c in self.index.mentions.get(handle, ()) if c.mission}
         if len(owners) == 1:

@@ -29,6 +29,7 @@ _TEXT_DATE = re.compile(
 )
 _LAST_MONTH = re.compile(r"\blast month\b|\ble mois dernier\b|\bel mes pasado\b")
 _LAST_YEAR = re.compile(r"\blast year\b|\bl'an dernier\b|\bl'annee derniere\b")
+_LAST_WORDS = ("last", "dernier", "pasado")  # every phrase of the two patterns has one
 
 
 def parse_date(text: str | None) -> date | None:
@@ -93,6 +94,8 @@ def date_range(
         when = url_date(source_url) or text_date(norm)
     if when is None:
         return None
+    if not any(word in norm for word in _LAST_WORDS):
+        return when  # the common case: a substring test is far cheaper than the patterns
     if _LAST_MONTH.search(norm):
         end = when[0].replace(day=1) - timedelta(days=1)
         return end.replace(day=1), end
