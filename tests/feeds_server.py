@@ -32,6 +32,7 @@ class Route:
     hang: bool = False
     location: str | None = None
     stream_bytes: int = 0  # send this many bytes of filler, in chunks, without a length
+    cut_short: bool = False  # announce more bytes than the body has, then close
 
 
 @dataclass
@@ -94,6 +95,9 @@ class FeedServer:
                 return self._send(h, 304, b"", headers)
         if route.stream_bytes:
             return self._stream(h, route)
+        if route.cut_short:
+            h.close_connection = True
+            headers["Content-Length"] = str(len(route.body) + 1000)
         return self._send(h, route.status, route.body, headers)
 
     @staticmethod
@@ -103,7 +107,7 @@ class FeedServer:
         headers.setdefault("Content-Type", "application/rss+xml; charset=utf-8")
         for k, v in headers.items():
             h.send_header(k, v)
-        if status != 304:
+        if status != 304 and "Content-Length" not in headers:
             h.send_header("Content-Length", str(len(body)))
         h.end_headers()
         with contextlib.suppress(OSError):

@@ -125,6 +125,45 @@ def test_each_failure_is_a_clear_error_and_others_still_succeed(
     assert isinstance(results[good], FetchResult) and len(results[good].items) == 2  # type: ignore[union-attr]
 
 
+def test_a_server_that_stops_sending_is_cut_at_the_read_timeout(server: FeedServer) -> None:
+    hang = server.add("/stalls.xml", hang=True)
+    settings = replace(SETTINGS, http_read_timeout=1, http_deadline=20)
+    started = time.monotonic()
+    error = fetch_all([hang], settings)[hang]
+    assert isinstance(error, FetchError)
+    assert "timed out waiting for data" in str(error) and hang in str(error)
+    assert time.monotonic() - started < 10  # the read timeout, not the deadline
+
+
+def test_nothing_listening_is_a_connect_error_naming_the_host() -> None:
+    import socket
+
+    with socket.socket() as s:  # a port that was free a moment ago: nothing listens there
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    url = f"http://127.0.0.1:{port}/feed.xml"
+    error = fetch_all([url])[url]
+    assert isinstance(error, FetchError)
+    assert "cannot connect to 127.0.0.1" in str(error) and url in str(error) and error.hint
+
+
+def test_a_body_cut_short_is_a_clear_error(server: FeedServer) -> None:
+    cut = server.add("/cut.xml", body=RSS[:100], cut_short=True)
+    error = fetch_all([cut])[cut]
+    assert isinstance(error, FetchError)
+    assert "HTTP failure" in str(error) and cut in str(error) and error.hint
+
+
+def test_a_gzip_body_is_decompressed(server: FeedServer) -> None:
+    import gzip
+
+    packed = server.add("/packed.xml", body=gzip.compress(RSS),
+                        headers={"Content-Encoding": "gzip"})
+    result = fetch_all([packed])[packed]
+    assert isinstance(result, FetchResult) and len(result.items) == 2
+    assert "gzip" in server.hits("/packed.xml")[0].headers.get("accept-encoding", "")
+
+
 def test_html_page_error_points_to_the_real_feed(server: FeedServer) -> None:
     page = b"<html><head><link type='application/atom+xml' rel='alternate' href='feed.atom'>"
     url = server.add("/news/", body=page, headers={"Content-Type": "text/html"})
