@@ -1,7 +1,9 @@
 """Fetch RSS/Atom/RDF feeds: HTTP with limits, then feedparser on the bytes. Nothing else.
 
-- httpx (async) with connect and read timeouts and an overall deadline per source; the body
-  is streamed and cut off past ``http_max_body_bytes``.
+- aiohttp with connect and read timeouts and an overall deadline per source; the body is
+  streamed and cut off past ``http_max_body_bytes``. (aiohttp, not httpx as elsewhere in
+  the project: on this hot loop it takes about a fifth of httpx's CPU per request, see
+  docs/collect.md.)
 - Redirects are followed by hand (at most ``http_max_redirects``), so that a loop is named
   as one and a chain of only 301/308 is remembered as the source's ``permanent_url``.
 - Conditional GET with the stored ETag / Last-Modified; a 200 whose body hashes to the
@@ -28,10 +30,10 @@ from concurrent.futures import Executor
 from concurrent.futures.process import BrokenProcessPool
 from datetime import UTC, datetime
 from typing import Any
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import urljoin
 
+import aiohttp
 import feedparser
-import httpx
 
 from aggregator.errors import FetchError, SourceError
 from aggregator.models import FetchResult, RawItem, SourceSpec, iso
@@ -48,6 +50,7 @@ ACCEPT = (
     "application/xml;q=0.8, text/xml;q=0.8, */*;q=0.5"
 )
 SMALL_RUN = 4  # fewer sources than this are parsed in a thread: a pool would cost more
+CHUNK = 65536  # bytes read from a response at a time
 BACKLOG = 40  # parsed sources waiting to be stored, at most (~20 posts each)
 _HTML_START = re.compile(rb"^\s*(?:<!--.*?-->\s*)*<(?:!doctype\s+html|html)[\s>]", re.I | re.S)
 _ALTERNATE = re.compile(
@@ -141,7 +144,6 @@ class FeedFetcher:
         self,
         settings: Settings,
         *,
-        transport: httpx.AsyncBaseTransport | None = None,
         clock: Any = None,
         executor: Executor | None = None,
         after_parse: AfterParse | None = None,
@@ -150,7 +152,6 @@ class FeedFetcher:
         ``executor`` right after parsing (never in a thread: it may need worker state)."""
         self.settings = settings
         self.after_parse = after_parse if executor is not None else None
-        self._transport = transport
         self._clock = clock or (lambda: datetime.now(UTC))
         self._shared = executor
         self._ssl: ssl.SSLContext | None = None
@@ -225,24 +226,19 @@ class FeedFetcher:
             return outcome
         raise AssertionError("fetch_many yielded nothing")  # pragma: no cover
 
-    def _client(self) -> httpx.AsyncClient:
-        """A client for ONE host: httpcore scans its whole pool on every request, so one
-        small pool per host stays fast where one pool of hundreds of connections does not."""
+    def _session(self) -> aiohttp.ClientSession:
+        """One session per ``fetch_many`` (made inside its event loop): a connection pool with
+        the same overall and per-host limits as the semaphores that gate the requests."""
         s = self.settings
-        return httpx.AsyncClient(
-            timeout=httpx.Timeout(
-                connect=s.http_connect_timeout, read=s.http_read_timeout,
-                write=s.http_read_timeout, pool=None,
+        return aiohttp.ClientSession(
+            connector=aiohttp.TCPConnector(
+                limit=s.http_concurrency, limit_per_host=s.http_per_host_limit, ssl=self._tls(),
             ),
-            limits=httpx.Limits(
-                max_connections=s.http_per_host_limit,
-                max_keepalive_connections=s.http_per_host_limit,
+            timeout=aiohttp.ClientTimeout(
+                total=None, sock_connect=s.http_connect_timeout, sock_read=s.http_read_timeout,
             ),
             headers={"User-Agent": s.http_user_agent, "Accept": ACCEPT},
-            follow_redirects=False,
             trust_env=False,
-            transport=self._transport,
-            verify=self._tls(),
         )
 
     def _tls(self) -> ssl.SSLContext:
@@ -269,15 +265,7 @@ class _Run:
         self.stopped = threading.Event()
         self.parsing = asyncio.Semaphore(1)
         self.backlog = asyncio.Semaphore(1)
-        self.clients: dict[tuple[str, str, int | None], httpx.AsyncClient] = {}
-
-    def client_for(self, url: str) -> httpx.AsyncClient:
-        parts = urlsplit(url)
-        key = (parts.scheme, (parts.hostname or "").lower(), parts.port)
-        client = self.clients.get(key)
-        if client is None:
-            client = self.clients[key] = self.f._client()
-        return client
+        self.session: aiohttp.ClientSession | None = None
 
     def run(self) -> None:
         try:
@@ -307,6 +295,7 @@ class _Run:
         # caller store several sources per transaction (one FTS5 flush, one commit).
         self.backlog = asyncio.Semaphore(BACKLOG + 2 * workers)
         per_host: dict[str, asyncio.Semaphore] = {}
+        self.session = self.f._session()
         tasks = []
         for spec, state in self.jobs:
             url = str(state.get("permanent_url") or spec.url or "")
@@ -317,8 +306,8 @@ class _Run:
         finally:
             for t in tasks:
                 t.cancel()
-            await asyncio.gather(*(c.aclose() for c in self.clients.values()),
-                                 return_exceptions=True)
+            await asyncio.gather(*tasks, return_exceptions=True)
+            await self.session.close()
 
     async def _one(
         self, spec: SourceSpec, state: Mapping[str, Any], url: str,
@@ -353,6 +342,13 @@ class _Run:
         try:
             async with asyncio.timeout(deadline):
                 return await self._follow(spec, state, url)
+        except aiohttp.ServerTimeoutError as exc:  # before TimeoutError: it is one
+            connecting = isinstance(exc, aiohttp.ConnectionTimeoutError)
+            raise FetchError(
+                f"{spec.id}: timed out {'connecting' if connecting else 'waiting for data'}"
+                f" at {url}", source=spec.id,
+                hint="the server is slow or unreachable; it is retried later",
+            ) from None
         except TimeoutError:
             raise FetchError(
                 f"{spec.id}: no complete response within {deadline:g} s from {url}",
@@ -360,23 +356,17 @@ class _Run:
                 hint="the server is too slow or hangs; it is retried later. Raise http.deadline"
                 " in config.yaml only if this feed is known to be slow",
             ) from None
-        except httpx.TimeoutException as exc:
-            what = "connecting" if isinstance(exc, httpx.ConnectTimeout) else "waiting for data"
+        except aiohttp.ClientConnectorError as exc:
             raise FetchError(
-                f"{spec.id}: timed out {what} ({type(exc).__name__}) at {url}", source=spec.id,
-                hint="the server is slow or unreachable; it is retried later",
-            ) from None
-        except httpx.ConnectError as exc:
-            raise FetchError(
-                f"{spec.id}: cannot connect to {host_of(url)}: {exc}", source=spec.id,
+                f"{spec.id}: cannot connect to {host_of(url)}: {exc.os_error}", source=spec.id,
                 hint="check the host name in the feed URL and the network; it is retried later",
             ) from None
-        except (httpx.InvalidURL, httpx.UnsupportedProtocol) as exc:
+        except aiohttp.InvalidURL as exc:
             raise FetchError(
                 f"{spec.id}: invalid URL {url!r}: {exc}", source=spec.id,
                 hint="fix the feed URL in its mission file under feeds/",
             ) from None
-        except httpx.HTTPError as exc:
+        except aiohttp.ClientError as exc:
             raise FetchError(
                 f"{spec.id}: HTTP failure ({type(exc).__name__}: {exc}) at {url}", source=spec.id,
                 hint="the server broke the connection or sent an invalid response; retried later",
@@ -390,19 +380,20 @@ class _Run:
             headers["If-Modified-Since"] = str(state["last_modified"])
         seen = [url]
         permanent = True
+        assert self.session is not None
         while True:
             check_allowed(url, self.s, spec.id)
-            async with self.client_for(url).stream("GET", url, headers=headers) as r:
+            async with self.session.get(url, headers=headers, allow_redirects=False) as r:
                 location = r.headers.get("location")
-                if r.status_code in REDIRECTS and location:
-                    permanent = permanent and r.status_code in PERMANENT
+                if r.status in REDIRECTS and location:
+                    permanent = permanent and r.status in PERMANENT
                     url = urljoin(url, location.strip())
                     self._check_redirect(spec, url, seen)
                     seen.append(url)
                     continue
-                body = b"" if r.status_code == 304 else await self._body(spec, url, r)
+                body = b"" if r.status == 304 else await self._body(spec, url, r)
                 return Response(
-                    status=r.status_code, url=url, headers=dict(r.headers.items()), body=body,
+                    status=r.status, url=url, headers=_headers(r), body=body,
                     permanent_url=url if permanent and len(seen) > 1 else None,
                 )
 
@@ -421,14 +412,15 @@ class _Run:
                 hint="use the final address of the feed in feeds/, or raise http.max_redirects",
             )
 
-    async def _body(self, spec: SourceSpec, url: str, r: httpx.Response) -> bytes:
+    async def _body(self, spec: SourceSpec, url: str, r: aiohttp.ClientResponse) -> bytes:
+        """The (decompressed) body, cut off past the size limit as it streams in."""
         limit = self.s.http_max_body_bytes
         declared = r.headers.get("content-length", "")
-        if declared.isdigit() and int(declared) > limit and r.status_code < 300:
+        if declared.isdigit() and int(declared) > limit and r.status < 300:
             raise self._too_large(spec, url, int(declared))
         chunks: list[bytes] = []
         size = 0
-        async for chunk in r.aiter_bytes():
+        async for chunk in r.content.iter_chunked(CHUNK):
             size += len(chunk)
             if size > limit:
                 raise self._too_large(spec, url, size)
@@ -470,6 +462,15 @@ class _Run:
                 f"{spec.id}: the parser process died while reading {resp.url}", source=spec.id,
                 hint="the feed may be huge or pathological; it is retried on the next run",
             ) from None
+
+
+def _headers(r: aiohttp.ClientResponse) -> dict[str, str]:
+    """Response headers with lower-case names; a repeated header's values joined by ", "."""
+    out: dict[str, str] = {}
+    for name, value in r.headers.items():
+        key = name.lower()
+        out[key] = f"{out[key]}, {value}" if key in out else value
+    return out
 
 
 __all__ = ["FeedFetcher", "parse_body"]
