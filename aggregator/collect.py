@@ -160,8 +160,31 @@ def collect(
     result = RunResult()
     if not chosen:
         return result
-    owner = lease_owner()
     settings = app.config.settings
+    workers = worker_count(settings.parse_workers)
+    pool = (LazyProcessPool(workers, init_worker, (app.config,))
+            if workers > 1 and len(chosen) >= SMALL_RUN else None)
+    try:
+        if pool is not None and any(s.kind == "feed" for s in chosen):
+            pool.start()  # the workers get ready while the leases are taken and requests go out
+        _run_leased(app, chosen, rows, result, pool, now=now, progress=progress,
+                    fetchers=fetchers, should_stop=should_stop, due_only=due_only, trigger=trigger)
+    finally:
+        if pool is not None:
+            pool.shutdown(wait=True, cancel_futures=True)
+    return result
+
+
+def _run_leased(
+    app: App, chosen: Sequence[SourceSpec], rows: Mapping[str, Mapping[str, Any]],
+    result: RunResult, pool: Executor | None, *, now: datetime,
+    progress: Callable[[SourceReport], None] | None, fetchers: Mapping[str, Fetcher] | None,
+    should_stop: Callable[[], bool] | None, due_only: bool, trigger: str,
+) -> None:
+    """Lease the chosen sources, fetch and store them, and always end the leases and the run."""
+    store = app.store
+    settings = app.config.settings
+    owner = lease_owner()
     per_slot = max(1, -(-len(chosen) // max(1, settings.http_concurrency)))
     until = now + timedelta(seconds=settings.http_deadline * (1 + per_slot) + LEASE_MARGIN_S)
     leased = store.acquire_leases([s.id for s in chosen], owner, now, until,
@@ -178,9 +201,6 @@ def collect(
         if spec.id in leased:
             run.rows[spec.id] = fresh.get(spec.id, {})
             by_kind.setdefault(spec.kind, []).append((spec, run.rows[spec.id]))
-    workers = worker_count(settings.parse_workers)
-    pool = (LazyProcessPool(workers, init_worker, (app.config,))
-            if workers > 1 and len(leased) >= SMALL_RUN else None)
     run.pool = pool
     own = default_fetchers(app, [k for k in by_kind if not fetchers or k not in fetchers], pool)
     try:
@@ -196,11 +216,8 @@ def collect(
             closer = getattr(f, "close", None)
             if closer is not None:
                 closer()
-        if pool is not None:
-            pool.shutdown(wait=True, cancel_futures=True)
         store.release_leases(owner)
         store.finish_run(result.run_id, app.now(), result.reports)
-    return result
 
 
 class _Run:

@@ -42,7 +42,7 @@ class LazyProcessPool(Executor):
     def started(self) -> bool:
         return self._pool is not None
 
-    def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Future[Any]:
+    def _ensure(self) -> ProcessPoolExecutor:
         with self._lock:
             if self._pool is None:
                 ctx = multiprocessing.get_context("forkserver")
@@ -51,8 +51,17 @@ class LazyProcessPool(Executor):
                     max_workers=self.workers, mp_context=ctx,
                     initializer=self._initializer, initargs=self._initargs,
                 )
-            pool = self._pool
-        return pool.submit(fn, *args, **kwargs)
+            return self._pool
+
+    def start(self) -> None:
+        """Start the workers now (they take ~0.3 s to import and initialize), for a caller
+        that knows it will need them, so they are ready when the first response arrives."""
+        pool = self._ensure()
+        for _ in range(self.workers):
+            pool.submit(int)  # a no-op that makes the executor spawn every worker
+
+    def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Future[Any]:
+        return self._ensure().submit(fn, *args, **kwargs)
 
     def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
         with self._lock:
