@@ -9,7 +9,7 @@ from html.parser import HTMLParser
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from aggregator.normalize.html import html_to_text, sanitize_html
+from aggregator.normalize.html import html_to_text, sanitize_html, sanitize_with_text
 
 TAGS = ["a", "img", "p", "div", "script", "style", "svg", "iframe", "b", "span", "object",
         "form", "math", "li", "table", "td", "noscript", "template", "video"]
@@ -110,3 +110,65 @@ def test_html_to_text_of_escaped_text_gives_the_text_back(value: str) -> None:
 
 def test_script_and_style_content_is_dropped_from_text() -> None:
     assert html_to_text("<p>Hi</p><script>alert('x')</script><style>p{}</style>there") == "Hi\nthere"
+
+
+# --- sanitize_with_text: its fast path (text read off nh3's output) equals html_to_text ----
+
+SOUP_TAGS = [*TAGS, "pre", "table", "tbody", "tr", "th", "caption", "colgroup", "em", "u",
+             "textarea", "xmp", "plaintext", "select", "marquee", "button", "h1", "br"]
+SOUP_ATTRS = ['href="/x?a=1&b=2"', 'title="a>b"', "title='q\"<p>'", "title=x>y", 'alt="<b>"',
+              'src="i.png"', "colspan=2", 'title="a\nb"']
+SOUP_TEXT = st.sampled_from([
+    *"ab <>&;#\n\r\t\f\u00a0\u200b\u2003\x1c\"'/", "&amp;", "&lt;", "&gt;", "&nbsp;", "&#13;",
+    "\x00", "&#0;", "&#x200b;", "&ndash;", "&notit;", "&amp", "\r\n", "  ", "<!-- c -->",
+    "<![CDATA[x<y]]>", "<?pi?>", "</", "<3"])
+
+
+@st.composite
+def tag_soup(draw: st.DrawFn) -> str:
+    """Unbalanced tags (kept, hoisted, dropped, table parts, raw text), quoted and unquoted
+    attributes holding < > and quotes, CRs, NULs, entities, leading line breaks in <pre>."""
+    parts = []
+    for _ in range(draw(st.integers(1, 20))):
+        kind = draw(st.sampled_from(["open", "open", "close", "text", "text", "text"]))
+        tag = draw(st.sampled_from(SOUP_TAGS))
+        if kind == "open":
+            attrs = draw(st.lists(st.sampled_from(SOUP_ATTRS), max_size=2))
+            parts.append(f"<{' '.join([tag, *attrs])}>")
+        elif kind == "close":
+            parts.append(f"</{tag}>")
+        else:
+            parts.append("".join(draw(st.lists(SOUP_TEXT, min_size=1, max_size=4))))
+    return "".join(parts)
+
+
+@settings(max_examples=500, deadline=None)
+@given(tag_soup() | hostile(), st.sampled_from([None, "https://example.org/feed/"]))
+def test_sanitize_with_text_equals_sanitize_then_html_to_text(markup: str, base: str | None) -> None:
+    clean = sanitize_html(markup, base)
+    assert sanitize_with_text(markup, base) == (clean, html_to_text(clean))
+
+
+def test_text_read_off_sanitized_html_handles_what_parsing_changes() -> None:
+    for markup in ["<p>a&#13;b\r\nc\rd</p>", "x<pre>\n\nkept</pre>y", '<a title="1>2">t</a>',
+                   "<table><tr><td>a</td></tr></table>b", "a&#0;b"]:
+        clean = sanitize_html(markup)
+        assert sanitize_with_text(markup) == (clean, html_to_text(clean))
+
+
+def _tidy_by_line(text: str) -> str:
+    """html_to_text's whitespace rule as first written (one regex substitution per line)."""
+    lines = [re.sub(r"[ \t\f\v\r\u00a0\u200b]+", " ", line).strip() for line in text.split("\n")]
+    return re.sub(r"\n(?:\s*\n)+", "\n", "\n".join(lines)).strip()
+
+
+def _tidy_source(value: str) -> str:
+    """What nh3 hands html_to_text for escaped ``value``: CR and CRLF as LF, NUL dropped."""
+    return value.replace("\r\n", "\n").replace("\r", "\n").replace("\x00", "")
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.text(st.sampled_from("ab \n\r\t\f\v\u00a0\u200b\u2003\u2028\x1c\x85")
+               | st.characters(blacklist_categories=("Cs",)), max_size=40))
+def test_html_to_text_spaces_and_line_breaks_as_first_written(value: str) -> None:
+    assert html_to_text(html.escape(value)) == _tidy_by_line(_tidy_source(value))

@@ -18,7 +18,7 @@ from typing import Any
 from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
 
 from aggregator.models import Media, Post, RawItem, parse_iso, raw_json
-from aggregator.normalize.html import html_to_text, sanitize_html
+from aggregator.normalize.html import html_to_text, sanitize_with_text
 from aggregator.normalize.x import x_post_id, x_status_id
 
 _HTML_TYPES = ("text/html", "application/xhtml+xml", "html", "xhtml")
@@ -204,13 +204,13 @@ def normalize_feed_entry(item: RawItem, *, collected_at: datetime) -> Post:
     base = str(detail.get("base") or "") or url or item.feed_link
     value = str(detail.get("value") or "")
     if _is_html(detail):
-        html = sanitize_html(value, base)
+        html, text = sanitize_with_text(value, base)
     else:
         html = "".join(
             f"<p>{html_lib.escape(p.strip())}</p>" for p in value.split("\n\n") if p.strip()
         )
+        text = html_to_text(html)
     title = _title(entry)
-    text = html_to_text(html)
     ext = external_id(entry)
     published = _time(entry, "published_parsed", "updated_parsed", "created_parsed")
     updated = _time(entry, "updated_parsed")
