@@ -5,8 +5,11 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+from urllib.parse import urljoin, urlsplit
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from aggregator.config import load_config
 from aggregator.models import Post, RawItem
@@ -147,3 +150,72 @@ def test_a_changed_entry_gets_a_new_content_hash_and_keeps_its_id() -> None:
     same = normalize(RawItem("feed:s", "feed", dict(base)), collected_at=NOW)
     assert one.id == two.id and one.content_hash != two.content_hash
     assert one.content_hash == same.content_hash
+
+
+def test_content_hash_raw_json_and_id_are_pinned() -> None:
+    """Stored posts keep these: a change here makes every archived post look changed."""
+    data = {"id": "g1", "link": "https://example.org/a?utm_source=x&b=1",
+            "title": 'Caf\u00e9 "report"', "published_parsed": "2026-11-27T08:00:00Z",
+            "author": "UN News", "summary": '<p>Rain &amp; wind \u2013 <a href="/more">more</a></p>',
+            "media_content": [{"url": "https://example.org/i.jpg", "width": "640"}],
+            "tags": [{"term": "x", "n": 1, "ok": True}]}
+    post = normalize(RawItem("feed:s", "feed", data, feed_title="F",
+                             feed_link="https://example.org/"), collected_at=NOW)
+    assert post.content_hash == "23304d48b946e26463efe504fadae3c28d90858ff38597b6636e7a6e5f282da5"
+    assert post.id == "f:f7aed9a03c53addf7d846d88"
+    assert post.raw == (
+        '{"author": "UN News", "id": "g1", "link": "https://example.org/a?utm_source=x&b=1", '
+        '"media_content": [{"url": "https://example.org/i.jpg", "width": "640"}], '
+        '"published_parsed": "2026-11-27T08:00:00Z", '
+        '"summary": "<p>Rain &amp; wind \u2013 <a href=\\"/more\\">more</a></p>", '
+        '"tags": [{"n": 1, "ok": true, "term": "x"}], "title": "Caf\u00e9 \\"report\\""}'
+    )
+    assert (post.canonical_url, post.links, post.text) == (
+        "https://example.org/a?b=1", ("https://example.org/more",), "Rain & wind \u2013 more")
+
+
+# --- links: plain http(s) URLs skip urljoin and urlsplit, with the same result ----------
+
+
+def _join_as_first_written(base: str | None, url: str) -> str:
+    url = url.strip()
+    try:
+        return urljoin(base, url) if base else url
+    except ValueError:
+        return url
+
+
+def _web_url_as_first_written(url: str) -> str | None:
+    return url if url and urlsplit(url).scheme in ("http", "https") else None
+
+
+def _expected_urls(feed_link: str | None, link: str, media: str) -> tuple[str | None, list[str]]:
+    url = _web_url_as_first_written(_join_as_first_written(feed_link, link)) if link else None
+    media_url = _web_url_as_first_written(_join_as_first_written(url or feed_link, media))
+    return url, [media_url] if media and media_url else []
+
+
+url_piece = st.sampled_from(
+    ["http", "https", "HTTP", "ftp", "mailto", "://", ":", "//", "example.org", "127.0.0.1:8000",
+     "[::1]", "[", "\uff21", "/", "/a", ";p", "?", "?q=1&utm_source=x", "#", "#f", "..", " ", "\t",
+     "\n", "\x00", "\x7f", "\u2028", "\u00e9", "%20", "@", "\\"])
+urls = st.lists(url_piece, max_size=8).map("".join) | st.builds(
+    "{}://{}{}".format, st.sampled_from(["http", "https"]), st.sampled_from(["example.org", "a.b:81"]),
+    st.lists(url_piece, max_size=5).map("".join))
+
+
+@settings(max_examples=500, deadline=None)
+@given(urls, urls, st.sampled_from([None, "https://example.org/news/", "http://example.org/a;p?q",
+                                    "ftp://example.org/", "not a url"]))
+def test_entry_and_media_links_resolve_as_first_written(link: str, media: str,
+                                                        feed_link: str | None) -> None:
+    item = RawItem("feed:s", "feed", {"id": "g", "link": link, "media_content": [{"url": media}]},
+                   feed_link=feed_link)
+    try:
+        url, media_urls = _expected_urls(feed_link, link, media)
+    except ValueError:  # urlsplit refuses a malformed host ("http://[")
+        with pytest.raises(ValueError):
+            normalize(item, collected_at=NOW)
+        return
+    post = normalize(item, collected_at=NOW)
+    assert (post.url, [m.url for m in post.media]) == (url, media_urls)

@@ -27,6 +27,16 @@ _MENTION = re.compile(r"(?<![\w.@/])@(\w{1,30})")
 _HREF = re.compile(r'<a [^>]*?href="([^"]+)"')
 _TRACKING = ("utm_", "fbclid", "gclid", "mc_cid", "mc_eid")
 
+# A plain absolute http(s) URL: lower-case scheme, ASCII host, no whitespace or control
+# characters, no ";" in the path (urlparse would split off "params"), no empty "?" or "#"
+# (urlunsplit would drop them). urljoin gives such a URL back unchanged whatever the base, and
+# urlsplit finds its http(s) scheme, so most links skip both (they were a tenth of normalize's
+# time). tests/test_normalize_feed.py checks this against urljoin and urlsplit.
+_PLAIN_WEB_URL = re.compile(
+    r"https?://[A-Za-z0-9.:_~%!$&'()*+,;=@-]+"
+    r"(?:/[^\x00-\x20\x7f?#;]*)?(?:\?[^\x00-\x20\x7f#]+)?(?:#[^\x00-\x20\x7f]+)?"
+)
+
 
 # --- identity ------------------------------------------------------------------------
 
@@ -118,6 +128,8 @@ def _title(entry: Mapping[str, Any]) -> str:
 
 def _join(base: str | None, url: str) -> str:
     url = url.strip()
+    if _PLAIN_WEB_URL.fullmatch(url):
+        return url
     try:
         return urljoin(base, url) if base else url
     except ValueError:
@@ -125,7 +137,7 @@ def _join(base: str | None, url: str) -> str:
 
 
 def _web_url(url: str | None) -> str | None:
-    if url and urlsplit(url).scheme in ("http", "https"):
+    if url and (_PLAIN_WEB_URL.fullmatch(url) or urlsplit(url).scheme in ("http", "https")):
         return url
     return None
 
@@ -173,10 +185,11 @@ def canonical_url(url: str | None) -> str | None:
         parts = urlsplit(url.strip())
     except ValueError:
         return url
-    query = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True)
-             if not k.lower().startswith(_TRACKING)]
-    return urlunsplit((parts.scheme.lower(), parts.netloc.lower(), parts.path or "/",
-                       urlencode(query), ""))
+    query = ""
+    if parts.query:  # most links have none
+        query = urlencode([(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True)
+                           if not k.lower().startswith(_TRACKING)])
+    return urlunsplit((parts.scheme.lower(), parts.netloc.lower(), parts.path or "/", query, ""))
 
 
 def _unique(items: Iterable[str]) -> tuple[str, ...]:
@@ -186,9 +199,15 @@ def _unique(items: Iterable[str]) -> tuple[str, ...]:
     return tuple(seen)
 
 
+# ``json.dumps(parts, ensure_ascii=False, sort_keys=True, default=str)``, the hash's input
+# since it was first written (never change it: every stored post would look changed), with
+# the encoder made once rather than for every entry.
+_HASH_ENCODER = json.JSONEncoder(ensure_ascii=False, sort_keys=True, default=str)
+
+
 def content_hash(*parts: Any) -> str:
     """A hash of the normalized content; a changed entry gets a new hash (and a new version)."""
-    data = json.dumps(parts, ensure_ascii=False, sort_keys=True, default=str)
+    data = _HASH_ENCODER.encode(parts)
     return hashlib.sha256(data.encode()).hexdigest()
 
 
@@ -217,7 +236,7 @@ def normalize_feed_entry(item: RawItem, *, collected_at: datetime) -> Post:
     author = _author(entry, item.feed_title or "")
     media = _media(entry, base, title)
     links = _unique(h for h in (html_lib.unescape(m) for m in _HREF.findall(html))
-                    if urlsplit(h).scheme in ("http", "https"))
+                    if _web_url(h))
     both = f"{title}\n{text}"
     language = detail.get("language") or _detail_language(entry)
     return Post(
