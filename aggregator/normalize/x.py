@@ -31,6 +31,7 @@ from aggregator.normalize.html import LINK_REL, sanitize_html
 X_WEB = "https://x.com"
 _NO_LANGUAGE = {"und", "qst", "qme", "qam", "qht", "qct", "zxx", "art"}
 _MEDIA_KINDS = {"photo": "image", "video": "video", "animated_gif": "animated_gif"}
+_WEB_PATH = re.compile(r"^https?://[^/\s]+(/[^\s]*)$")
 _STATUS_PATH = re.compile(
     r"^/(?:[A-Za-z0-9_]{1,15}|i/web|i)/status(?:es)?/(\d{1,20})(?:[/?#]|$)"
 )
@@ -44,7 +45,7 @@ def x_status_id(url: str | None) -> str | None:
     """
     if not url:
         return None
-    match = re.match(r"^https?://[^/\s]+(/[^\s]*)$", url.strip())
+    match = _WEB_PATH.match(url.strip())
     if not match:
         return None
     found = _STATUS_PATH.match(match.group(1))
