@@ -35,6 +35,8 @@ log = logging.getLogger(__name__)
 
 LEASE_MARGIN_S = 120
 SMALL_RUN = 4  # fewer sources than this are handled in-process: a pool would cost more
+STORE_BATCH_POSTS = 500  # fetched posts stored per transaction, at most about...
+STORE_BATCH_S = 1.0  # ...or after the first of them waited this long
 
 
 @dataclass
@@ -256,34 +258,48 @@ class _Run:
                 should_stop: Callable[[], bool] | None) -> None:
         """Handle fetched sources as they arrive; items are prepared in the pool.
 
-        The sources of one batch (those that finished while the previous batch was being
-        stored) are stored in one transaction: each keeps its posts and its new state
-        together, and the archive pays one commit and one full-text index flush per batch
-        instead of one per source.
+        Fetched sources are stored together, in one transaction, once about
+        ``STORE_BATCH_POSTS`` posts are waiting or the oldest has waited ``STORE_BATCH_S``
+        (and at the end). Each source still keeps its posts and its new state together; the
+        archive pays one commit, one full-text index flush and one rewrite of each index page
+        it touches per batch instead of per source (most sources arrive one at a time).
+        Nothing waits across I/O inside a transaction: the batch is held in memory until then.
         """
+        waiting: list[Outcome] = []
+        posts = 0
+        since = 0.0
         try:
             for batch in batches:
-                ready: list[Outcome] = []
                 for spec, outcome in batch:
                     if isinstance(outcome, FetchResult) and outcome.items and self.pool is not None:
                         future = self.pool.submit(
                             prepare_posts, spec, outcome.items, self.app.now()
                         )
                         self.pending[future] = (spec, outcome, time.monotonic())
-                    else:
-                        ready.append((spec, outcome))
-                if ready:
-                    started = time.monotonic()
-                    with self.app.store.transaction():
-                        for spec, outcome in ready:
-                            self.handle(spec, outcome, started)
+                        continue
+                    if not waiting:
+                        since = time.monotonic()
+                    waiting.append((spec, outcome))
+                    posts += _post_count(outcome)
+                if waiting and (posts >= STORE_BATCH_POSTS
+                                or time.monotonic() - since >= STORE_BATCH_S):
+                    self._store_ready(waiting)
+                    waiting, posts = [], 0
                 self._store_done(block=False)
                 if should_stop is not None and should_stop():
                     break
         finally:
+            if waiting:
+                self._store_ready(waiting)
             close = getattr(batches, "close", None)
             if close is not None:
                 close()
+
+    def _store_ready(self, ready: Sequence[Outcome]) -> None:
+        started = time.monotonic()
+        with self.app.store.transaction():
+            for spec, outcome in ready:
+                self.handle(spec, outcome, started)
 
     def finish(self) -> None:
         """Store every source whose items are still being prepared."""
@@ -381,12 +397,19 @@ class _Run:
         return self.last
 
 
+def _post_count(outcome: FetchResult | SourceError) -> int:
+    if isinstance(outcome, FetchResult) and outcome.prepared is not None:
+        return max(1, len(outcome.prepared[0]))
+    return 1
+
+
 def _batches(fetcher: Fetcher, jobs: Sequence[Job]) -> Iterator[list[Outcome]]:
     """The fetcher's results in batches: as many as are ready at once where the fetcher can
-    tell (``fetch_batches``), else one at a time."""
+    tell (``fetch_batches``, which also yields an empty batch when nothing arrived for
+    ``STORE_BATCH_S``, so waiting results are stored in time), else one at a time."""
     batched = getattr(fetcher, "fetch_batches", None)
     if batched is not None:
-        return cast(Iterator[list[Outcome]], batched(jobs))
+        return cast(Iterator[list[Outcome]], batched(jobs, idle=STORE_BATCH_S))
     return _one_by_one(fetcher.fetch_many(jobs))
 
 

@@ -177,10 +177,12 @@ def test_a_stop_request_ends_the_run_after_the_source_in_hand(
     urls = [server.add(f"/s{i}.xml", body=GENERAL, delay=0.3 * i) for i in range(3)]
     sources = [{"kind": "feed", "url": u, "name": f"s{i}"} for i, u in enumerate(urls)]
     with make(tmp_path, sources) as app:
-        done: list[str] = []
-        result = collect(app, progress=lambda r: done.append(r.source_id),
-                         should_stop=lambda: bool(done))
+        # The stop is asked for once the first source (no delay) has been requested: the run
+        # stores what it has fetched (that source) and fetches nothing more.
+        first = urls[0].split(":", 2)[2].split("/", 1)[1]
+        result = collect(app, should_stop=lambda: bool(server.hits(f"/{first}")))
         assert [r.outcome for r in result.reports] == ["ok"]
+        assert result.reports[0].source_id == f"feed:{urls[0]}"
         leases = app.store.db.execute(
             "SELECT COUNT(*) FROM sources WHERE lease_owner IS NOT NULL").fetchone()[0]
         assert leases == 0  # the sources not reached are free for the next run

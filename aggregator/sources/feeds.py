@@ -205,9 +205,12 @@ class FeedFetcher:
         for batch in self.fetch_batches(jobs):
             yield from batch
 
-    def fetch_batches(self, jobs: Sequence[Job]) -> Iterator[list[Outcome]]:
+    def fetch_batches(
+        self, jobs: Sequence[Job], idle: float | None = None
+    ) -> Iterator[list[Outcome]]:
         """Like ``fetch_many``, but yield every result that is ready at once (at least one),
-        so the caller can store the sources that finished together in one transaction."""
+        so the caller can store several sources in one transaction; with ``idle``, an empty
+        list when nothing arrived for that many seconds (the caller may store what it holds)."""
         jobs = list(jobs)
         if not jobs:
             return
@@ -218,7 +221,11 @@ class FeedFetcher:
         try:
             left = len(jobs)
             while left:
-                ready = [results.get()]
+                try:
+                    ready = [results.get(timeout=idle)]
+                except queue.Empty:
+                    yield []
+                    continue
                 while len(ready) < left:
                     try:
                         ready.append(results.get_nowait())
