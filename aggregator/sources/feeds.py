@@ -52,6 +52,7 @@ ACCEPT = (
 )
 SMALL_RUN = 4  # fewer sources than this are parsed in a thread: a pool would cost more
 CHUNK = 65536  # bytes read from a response at a time
+PARSE_QUEUE = 3  # parses submitted per worker at once: one running, the next ones queued
 BACKLOG = 40  # parsed sources waiting to be stored, at most (~20 posts each)
 _HTML_START = re.compile(rb"^\s*(?:<!--.*?-->\s*)*<(?:!doctype\s+html|html)[\s>]", re.I | re.S)
 _ALTERNATE = re.compile(
@@ -314,7 +315,7 @@ class _Run:
         # Few parses queued at once, so work the caller submits to a shared pool (normalizing
         # what was parsed) is not stuck behind every parse of the run.
         workers = int(getattr(self.executor, "workers", 1) or 1)
-        self.parsing = asyncio.Semaphore(workers + 1)
+        self.parsing = asyncio.Semaphore(PARSE_QUEUE * workers)
         # Results waiting for the caller (who stores them) stay bounded: memory stays flat
         # when storing is slower than fetching and parsing. Enough of them wait to let the
         # caller store several sources per transaction (one FTS5 flush, one commit).

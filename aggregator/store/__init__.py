@@ -64,6 +64,9 @@ class Store(PostsMixin, SourcesMixin, RenderMixin, ModerationMixin, EditorsMixin
                 # write each hot page back once instead of every 1,000 pages of WAL.
                 self.db.execute(f"PRAGMA cache_size=-{CACHE_KIB}")
                 self.db.execute(f"PRAGMA wal_autocheckpoint={CHECKPOINT_PAGES}")
+                # Savepoints (one per source inside a batch) keep their undo pages in memory,
+                # not in a temp file: ~1.3 GB fewer bytes written on the cold benchmark.
+                self.db.execute("PRAGMA temp_store=MEMORY")
                 if MIGRATIONS.pending(self.db):
                     with self.db.atomic():  # one process migrates; the others wait, then see it done
                         MIGRATIONS.apply(self.db)
