@@ -189,9 +189,16 @@ def _web_url_as_first_written(url: str) -> str | None:
     return url if url and urlsplit(url).scheme in ("http", "https") else None
 
 
+def _web_or_none(url: str) -> str | None:
+    try:
+        return _web_url_as_first_written(url)
+    except ValueError:  # a malformed host: the entry is kept without that link
+        return None
+
+
 def _expected_urls(feed_link: str | None, link: str, media: str) -> tuple[str | None, list[str]]:
-    url = _web_url_as_first_written(_join_as_first_written(feed_link, link)) if link else None
-    media_url = _web_url_as_first_written(_join_as_first_written(url or feed_link, media))
+    url = _web_or_none(_join_as_first_written(feed_link, link)) if link else None
+    media_url = _web_or_none(_join_as_first_written(url or feed_link, media))
     return url, [media_url] if media and media_url else []
 
 
@@ -211,11 +218,17 @@ def test_entry_and_media_links_resolve_as_first_written(link: str, media: str,
                                                         feed_link: str | None) -> None:
     item = RawItem("feed:s", "feed", {"id": "g", "link": link, "media_content": [{"url": media}]},
                    feed_link=feed_link)
-    try:
-        url, media_urls = _expected_urls(feed_link, link, media)
-    except ValueError:  # urlsplit refuses a malformed host ("http://[")
-        with pytest.raises(ValueError):
-            normalize(item, collected_at=NOW)
-        return
+    url, media_urls = _expected_urls(feed_link, link, media)
     post = normalize(item, collected_at=NOW)
     assert (post.url, [m.url for m in post.media]) == (url, media_urls)
+
+
+def test_an_entry_with_malformed_links_is_kept_without_them() -> None:
+    entry = {"id": "tag:x,2026:1", "link": "http://[broken", "title": "Patrol in Abyei",
+             "summary": '<p>See <a href="http://[broken/x">this</a> and '
+                        '<a href="https://example.org/ok">that</a>.</p>',
+             "media_content": [{"url": "https://[bad/img.jpg"}]}
+    post = normalize(RawItem("feed:s", "feed", entry, feed_link="https://example.org/"),
+                     collected_at=NOW)
+    assert post.title == "Patrol in Abyei" and post.url is None and post.media == ()
+    assert post.links == ("https://example.org/ok",)

@@ -137,9 +137,17 @@ def _join(base: str | None, url: str) -> str:
 
 
 def _web_url(url: str | None) -> str | None:
-    if url and (_PLAIN_WEB_URL.fullmatch(url) or urlsplit(url).scheme in ("http", "https")):
+    """``url`` if it is an http(s) link, else None (a malformed one included: the entry is
+    kept without that link rather than lost)."""
+    if not url:
+        return None
+    if _PLAIN_WEB_URL.fullmatch(url):
         return url
-    return None
+    try:
+        scheme = urlsplit(url).scheme
+    except ValueError:  # urlsplit refuses a malformed host ("http://[")
+        return None
+    return url if scheme in ("http", "https") else None
 
 
 def _media(entry: Mapping[str, Any], base: str | None, title: str) -> tuple[Media, ...]:
