@@ -167,8 +167,8 @@ def collect(
     pool = (LazyProcessPool(workers, init_worker, (app.config,))
             if workers > 1 and len(chosen) >= SMALL_RUN else None)
     try:
-        if pool is not None and any(s.kind == "feed" for s in chosen):
-            pool.start()  # the workers get ready while the leases are taken and requests go out
+        if pool is not None and any(_never_fetched(s, rows) for s in chosen):
+            pool.start()  # it will parse: the workers get ready while the requests go out
         _run_leased(app, chosen, rows, result, pool, now=now, progress=progress,
                     fetchers=fetchers, should_stop=should_stop, due_only=due_only, trigger=trigger)
     finally:
@@ -395,6 +395,12 @@ class _Run:
                                 lambda _a, _u, _c: self._event(report, started))
         log.info("source %s failed: %s", spec.id, error)
         return self.last
+
+
+def _never_fetched(spec: SourceSpec, rows: Mapping[str, Mapping[str, Any]]) -> bool:
+    """A feed with no validators and no body hash yet: its answer will need parsing."""
+    row = rows.get(spec.id, {})
+    return spec.kind == "feed" and not any(row.get(k) for k in ("etag", "last_modified", "body_hash"))
 
 
 def _post_count(outcome: FetchResult | SourceError) -> int:
