@@ -215,12 +215,8 @@ def stage_costs(n: int = 200) -> dict[str, float]:
         out[name] = (time.process_time() - started) / entries * 1e6
         return value
 
-    timed("feedparser", lambda: [feedparser.parse(
-        b, response_headers={"content-location": u, "content-type": "application/xml"},
-        resolve_relative_uris=False, sanitize_html=False) for b, u in zip(bodies, urls, strict=True)])
-    parsed = timed("parse_body", lambda: [parse_body(b, u, "application/xml")
-                                          for b, u in zip(bodies, urls, strict=True)])
-    out["parse_body"] -= out["feedparser"]  # what parse_body adds around feedparser
+    parsed = timed("parse", lambda: [parse_body(b, u, "application/xml")
+                                     for b, u in zip(bodies, urls, strict=True)])
     spec = SourceSpec(id="feed:bench", kind="feed", name="bench", mission=None, url=urls[0])
     items = [it for u, p in zip(urls, parsed, strict=True) for it in items_of(spec, u, p)]
     now = datetime.now(UTC)
@@ -244,6 +240,10 @@ def stage_costs(n: int = 200) -> dict[str, float]:
                             store.save_posts(batch)
 
             timed("store", save)
+    # For the record, not part of the sum: feedparser's own share of "parse".
+    timed("feedparser alone", lambda: [feedparser.parse(
+        b, response_headers={"content-location": u, "content-type": "application/xml"},
+        resolve_relative_uris=False, sanitize_html=False) for b, u in zip(bodies, urls, strict=True)])
     return out
 
 
@@ -414,6 +414,7 @@ def report(n: int, reps: int, ours: dict[str, list[dict[str, Any]]],
         f"{'met' if peak < 300 else 'NOT met'}.",
     ]
     if stages:
+        feedparser_us = stages.pop("feedparser alone", 0.0)
         per_entry = sum(stages.values())
         floor = posts * per_entry / 1e6 / (os.cpu_count() or 1)
         lines += [
@@ -430,8 +431,8 @@ def report(n: int, reps: int, ours: dict[str, list[dict[str, Any]]],
             "",
             f"At {per_entry:.0f} us per entry, {posts:,} entries need {posts * per_entry / 1e6:.1f} "
             f"s of CPU, {floor:.1f} s on {os.cpu_count()} cores if nothing else ran; 3x reader's "
-            f"best is {best / 3:.1f} s. feedparser alone is {stages.get('feedparser', 0):.0f} us "
-            "per entry, and it is the parser the project requires.",
+            f"best is {best / 3:.1f} s. Of the parse stage, feedparser itself is "
+            f"{feedparser_us:.0f} us per entry, and it is the parser the project requires.",
         ]
     text = "\n".join(lines)
     if write:
@@ -443,8 +444,7 @@ def report(n: int, reps: int, ours: dict[str, list[dict[str, Any]]],
 
 
 _WHERE = {
-    "feedparser": "parse worker",
-    "parse_body": "parse worker (times to ISO, entry checks)",
+    "parse": "parse worker (feedparser on the bytes, times to ISO)",
     "normalize": "parse worker (nh3, text, ids, hashes, raw JSON)",
     "tag": "parse worker",
     "pickle": "parse worker (result to the collector)",
