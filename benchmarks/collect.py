@@ -198,8 +198,8 @@ def stage_costs(n: int = 200) -> dict[str, float]:
     from aggregator.config import load_config
     from aggregator.models import SourceSpec
     from aggregator.normalize import normalize
+    from aggregator.sources.feed_parse import parse_body
     from aggregator.sources.feed_result import items_of
-    from aggregator.sources.feeds import parse_body
     from aggregator.store import Store
     from aggregator.tag import Tagger
 

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from aggregator.models import RawItem
 from aggregator.normalize import normalize
-from aggregator.sources.feeds import parse_body
+from aggregator.sources.feed_parse import parse_body
 
 NOW = datetime(2026, 11, 28, tzinfo=UTC)
 # XML 1.0 allows no control characters other than tab/newline; feeds cannot carry them.

@@ -15,7 +15,7 @@ from aggregator.config import load_config
 from aggregator.models import Post, RawItem
 from aggregator.normalize import normalize
 from aggregator.normalize.feed import post_id
-from aggregator.sources.feeds import parse_body
+from aggregator.sources.feed_parse import parse_body
 from aggregator.tag import Tagger
 from tests.conftest import ROOT, need
 

@@ -19,7 +19,7 @@ import pytest
 from aggregator.app import make_app
 from aggregator.collect import collect
 from aggregator.config import load_config
-from aggregator.sources.feeds import parse_body
+from aggregator.sources.feed_parse import parse_body
 from tests.conftest import SHARED
 from tests.feeds_server import FeedServer, write_config
 

@@ -5,7 +5,7 @@ only the tags and attributes below survive, URLs must use http, https or mailto,
 gets ``rel="noopener nofollow ugc"``, and relative URLs are resolved against the entry's
 (or feed's) address with ammonia's own ``rewrite_with_base`` so that a rewritten URL is
 still checked against the scheme allowlist. feedparser's own sanitizer is turned off
-(see ``sources/feeds.py``): this is the one place that decides what HTML is safe.
+(see ``sources/feed_parse.py``): this is the one place that decides what HTML is safe.
 """
 
 from __future__ import annotations

@@ -78,7 +78,7 @@ def before_parsing(
 def from_parsed(
     spec: SourceSpec, resp: Response, parsed: Mapping[str, Any], known: ToParse
 ) -> FetchResult:
-    """The parsed body (``feeds.parse_body``) as items, or the ``ParseError`` it deserves."""
+    """The parsed body (``feed_parse.parse_body``) as items, or the ``ParseError`` it deserves."""
     entries = parsed["entries"] or parsed.get("prepared")
     if parsed["html_page"]:
         alt = parsed["alternate"]

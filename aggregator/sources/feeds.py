@@ -1,4 +1,4 @@
-"""Fetch RSS/Atom/RDF feeds: HTTP with limits, then feedparser on the bytes. Nothing else.
+"""Fetch RSS/Atom/RDF feeds: HTTP with limits, then ``feed_parse`` on the bytes. Nothing else.
 
 - aiohttp with connect and read timeouts and an overall deadline per source; the body is
   streamed and cut off past ``http_max_body_bytes``. (aiohttp, not httpx as elsewhere in
@@ -9,9 +9,8 @@
 - Conditional GET with the stored ETag / Last-Modified; a 200 whose body hashes to the
   stored ``body_hash`` is ``unchanged`` and not parsed again.
 - At most ``http_concurrency`` sources at once, and ``http_per_host_limit`` per host.
-- Parsing runs in a process pool (``parse_workers``; 0 = one per core) so both cores work.
-  feedparser's own sanitizer and relative-URI rewriting are off: ``normalize.html`` cleans
-  and resolves HTML, once, with an allowlist.
+- Parsing (``sources.feed_parse``) runs in a process pool (``parse_workers``; 0 = one per
+  core) so both cores work.
 - Every failure becomes a ``SourceError`` naming the source and the fix; results are yielded
   as each source completes, so one slow source holds up nobody but itself.
 """
@@ -20,13 +19,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import functools
 import queue
-import re
 import ssl
 import threading
-import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from concurrent.futures import Executor
 from concurrent.futures.process import BrokenProcessPool
 from datetime import UTC, datetime
@@ -34,13 +30,13 @@ from typing import Any
 from urllib.parse import urljoin
 
 import aiohttp
-import feedparser
 
 from aggregator.errors import FetchError, SourceError
-from aggregator.models import FetchResult, RawItem, SourceSpec, iso
+from aggregator.models import FetchResult, SourceSpec
 from aggregator.settings import Settings
 from aggregator.sources import Job, Outcome
-from aggregator.sources.feed_result import Response, before_parsing, from_parsed, items_of
+from aggregator.sources.feed_parse import AfterParse, parse_body
+from aggregator.sources.feed_result import Response, before_parsing, from_parsed
 from aggregator.sources.http import check_allowed, host_of
 from aggregator.sources.pool import LazyProcessPool, worker_count
 
@@ -54,99 +50,6 @@ SMALL_RUN = 4  # fewer sources than this are parsed in a thread: a pool would co
 CHUNK = 65536  # bytes read from a response at a time
 PARSE_QUEUE = 3  # parses submitted per worker at once: one running, the next ones queued
 BACKLOG = 40  # parsed sources waiting to be stored, at most (~20 posts each)
-_HTML_START = re.compile(rb"^\s*(?:<!--.*?-->\s*)*<(?:!doctype\s+html|html)[\s>]", re.I | re.S)
-_ALTERNATE = re.compile(
-    r"<link\b[^>]*type=[\"']application/(?:rss|atom)\+xml[\"'][^>]*>", re.IGNORECASE
-)
-_HREF = re.compile(r"href=[\"']([^\"']+)[\"']", re.IGNORECASE)
-
-
-# --- parsing (runs in worker processes) ----------------------------------------------
-
-
-def _memoize_feedparser_base_joins() -> None:
-    """At every element start, feedparser re-joins the document's base URI with itself
-    (``mixin.unknown_starttag`` -> ``make_safe_absolute_uri(base, base)``): about a fifth of
-    its time on typical feeds (48 of 240 us per entry on the collection benchmark). The
-    function is pure (strings in, a string out, against a constant scheme list), so a
-    memoized copy gives the same results; ``tests/test_feeds_parse.py`` checks both that it
-    is in place and that every fixture parses the same with and without it."""
-    from feedparser import mixin
-
-    original = getattr(mixin, "make_safe_absolute_uri", None)
-    if callable(original) and not hasattr(original, "cache_info"):
-        mixin.make_safe_absolute_uri = functools.lru_cache(maxsize=4096)(original)
-
-
-_memoize_feedparser_base_joins()
-
-
-def _time(value: time.struct_time) -> str | None:
-    try:
-        return iso(datetime(*value[:6], tzinfo=UTC))
-    except (ValueError, OverflowError):
-        return None
-
-
-def _plain(value: Any) -> Any:
-    """A feedparser value as data that pickles small and dumps as JSON: times become ISO
-    strings; nested dicts and lists are walked only where a time may hide (``*_parsed``)."""
-    if isinstance(value, time.struct_time):
-        return _time(value)
-    if isinstance(value, dict):
-        return {str(k): (_plain(v) if k.endswith("_parsed") or isinstance(v, dict) else v)
-                for k, v in value.items()}
-    return value
-
-
-AfterParse = Callable[[SourceSpec, Sequence[RawItem], datetime], Any]
-
-
-def parse_body(
-    body: bytes,
-    url: str,
-    content_type: str | None,
-    spec: SourceSpec | None = None,
-    after_parse: AfterParse | None = None,
-    collected_at: datetime | None = None,
-) -> dict[str, Any]:
-    """Parse a feed body with feedparser; return plain data (picklable, JSON-safe).
-
-    With ``after_parse`` (run in the same worker process), the entries are handed to it as
-    ``RawItem``s and its result is returned as ``prepared`` instead of the entries, so a
-    source's items cross the process boundary once, already in their final form.
-    """
-    headers = {"content-location": url}
-    if content_type:
-        headers["content-type"] = content_type
-    parsed = feedparser.parse(
-        body, response_headers=headers, resolve_relative_uris=False, sanitize_html=False
-    )
-    feed = parsed.get("feed") or {}
-    out: dict[str, Any] = {
-        "version": parsed.get("version") or "",
-        "encoding": parsed.get("encoding"),
-        "bozo": str(parsed.get("bozo_exception") or "") if parsed.get("bozo") else "",
-        "feed": {"title": feed.get("title"), "link": feed.get("link"),
-                 "language": feed.get("language")},
-        "entries": [_plain(e) for e in parsed.get("entries") or ()],
-        "html_page": False,
-        "alternate": None,
-    }
-    if not out["entries"] and _HTML_START.match(body[:2048]):
-        out["html_page"] = True
-        head = body[:65536].decode("utf-8", "replace")
-        for tag in _ALTERNATE.findall(head):
-            href = _HREF.search(tag)
-            if href:
-                out["alternate"] = urljoin(url, href.group(1))
-                break
-    if after_parse is not None and spec is not None and out["entries"]:
-        out["prepared"] = after_parse(
-            spec, items_of(spec, url, out), collected_at or datetime.now(UTC)
-        )
-        out["entries"] = []
-    return out
 
 
 # --- HTTP ----------------------------------------------------------------------------
@@ -499,4 +402,4 @@ def _headers(r: aiohttp.ClientResponse) -> dict[str, str]:
     return out
 
 
-__all__ = ["FeedFetcher", "parse_body"]
+__all__ = ["FeedFetcher"]

@@ -15,7 +15,7 @@ from collections.abc import Callable
 from concurrent.futures import Executor, Future, ProcessPoolExecutor
 from typing import Any
 
-PRELOAD = ["aggregator.sources.feeds", "aggregator.normalize", "aggregator.tag"]
+PRELOAD = ["aggregator.sources.feed_parse", "aggregator.normalize", "aggregator.tag"]
 
 
 def worker_count(setting: int) -> int:
