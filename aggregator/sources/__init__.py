@@ -3,8 +3,10 @@
 A fetcher receives jobs ``(spec, state)`` where ``state`` is the source's stored row in the
 ``sources`` table (ETag, Last-Modified, body hash, cursor, permanent URL, ...). It yields
 ``(spec, FetchResult | SourceError)`` as each source completes, in completion order, so
-the caller can store one source while the others are still being fetched. A fetcher never
-writes anything: the new state travels back inside the ``FetchResult`` and is committed by
+the caller can store one source while the others are still being fetched. A fetcher may also
+offer ``fetch_batches(jobs, idle=seconds)``, yielding every result ready at once (and an empty
+list after ``idle`` seconds without one), so the caller can store several sources per
+transaction (``FeedFetcher`` does). A fetcher never writes anything: the new state travels back inside the ``FetchResult`` and is committed by
 the caller together with the posts it covers.
 """
 
