@@ -223,3 +223,19 @@ def test_many_sources_parse_in_worker_processes_with_per_host_limit(server: Feed
     elapsed = time.monotonic() - started
     assert all(isinstance(r, FetchResult) and len(r.items) == 2 for r in results.values())
     assert elapsed >= 0.6  # 6 requests of 0.2 s, two at a time on one host
+
+
+def test_connections_are_closed_whether_the_caller_reads_all_or_stops_early(
+    server: FeedServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    import gc
+
+    urls = [server.add(f"/c{i}.xml", body=RSS) for i in range(5)]
+    with caplog.at_level("ERROR", logger="asyncio"):
+        assert len(fetch_all(urls)) == 5
+        with FeedFetcher(SETTINGS) as fetcher:
+            assert isinstance(fetcher.fetch_one(spec(urls[0])), FetchResult)
+            for _ in fetcher.fetch_many([(spec(u), {}) for u in urls]):
+                break  # stops early: the rest is cancelled
+        gc.collect()
+    assert not [r for r in caplog.records if "Unclosed" in r.getMessage()]

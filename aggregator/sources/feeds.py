@@ -122,8 +122,8 @@ class FeedFetcher:
         run = _Run(self, jobs, results, self._executor(len(jobs)))
         thread = threading.Thread(target=run.run, name="feed-fetch", daemon=True)
         thread.start()
+        left = len(jobs)
         try:
-            left = len(jobs)
             while left:
                 try:
                     ready = [results.get(timeout=idle)]
@@ -144,8 +144,9 @@ class FeedFetcher:
                 left -= len(batch)
                 yield batch
         finally:
-            run.stop()
-            thread.join()
+            if left:  # the caller stopped early: cancel what is still in flight
+                run.stop()
+            thread.join()  # otherwise the loop ends by itself, its connections closed
 
     def fetch_one(self, spec: SourceSpec, state: Mapping[str, Any] | None = None) -> FetchResult:
         """Fetch one source; raise its ``SourceError`` (for commands and tests)."""
@@ -235,8 +236,10 @@ class _Run:
         finally:
             for t in tasks:
                 t.cancel()
-            await asyncio.gather(*tasks, return_exceptions=True)
-            await self.session.close()
+            try:
+                await asyncio.gather(*tasks, return_exceptions=True)
+            finally:  # even when cancelled meanwhile: no connection is left open
+                await self.session.close()
 
     async def _one(
         self, spec: SourceSpec, state: Mapping[str, Any], url: str,
