@@ -283,13 +283,13 @@ class _Run:
                     posts += _post_count(outcome)
                 if waiting and (posts >= STORE_BATCH_POSTS
                                 or time.monotonic() - since >= STORE_BATCH_S):
-                    self._store_ready(waiting)
-                    waiting, posts = [], 0
+                    ready, waiting, posts = waiting, [], 0
+                    self._store_ready(ready)  # (a failure here is not retried below)
                 self._store_done(block=False)
                 if should_stop is not None and should_stop():
                     break
         finally:
-            if waiting:
+            if waiting:  # fetched before the stop, an error elsewhere or the end: store it
                 self._store_ready(waiting)
             close = getattr(batches, "close", None)
             if close is not None:
