@@ -188,3 +188,35 @@ def test_a_stop_request_ends_the_run_after_the_source_in_hand(
         assert leases == 0  # the sources not reached are free for the next run
         assert app.store.db.execute(
             "SELECT finished_at FROM runs WHERE id = ?", [result.run_id]).fetchone()[0]
+
+
+def test_sources_fetched_together_are_stored_in_one_transaction_each_with_its_state(
+    tmp_path: Path, server: FeedServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from contextlib import contextmanager
+
+    from aggregator.store import Store
+
+    commits: list[int] = []
+    original = Store.transaction
+
+    @contextmanager
+    def counted(self: Store) -> Iterator[Any]:
+        outer = not self.db.conn.in_transaction
+        with original(self) as db:
+            yield db
+        if outer:
+            commits.append(1)
+
+    monkeypatch.setattr(Store, "transaction", counted)
+    urls = [server.add(f"/f{i}.xml", body=rss((f"g{i}", f"Item {i}", "Text.")), etag=f'"{i}"')
+            for i in range(12)]
+    sources = [{"kind": "feed", "mission": None, "url": u, "name": f"f{i}"} for i, u in enumerate(urls)]
+    with make(tmp_path, sources) as app:
+        result = collect(app)
+        assert result.posts_added == 12 and counts(app) == (12, 12)
+        assert len(commits) < len(urls)  # batched (all 12 arrive within a second)
+        for i, url in enumerate(urls):
+            row = app.store.source_state(f"feed:{url}")
+            assert row["etag"] == f'"{i}"' and row["lease_owner"] is None
+            assert row["posts_added_total"] == 1
