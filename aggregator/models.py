@@ -20,6 +20,8 @@ MissionStatus = Literal["active", "closed"]
 
 def utc(dt: datetime) -> datetime:
     """Return ``dt`` as an aware UTC datetime (naive input is taken to be UTC)."""
+    if dt.tzinfo is UTC:
+        return dt
     if dt.tzinfo is None:
         return dt.replace(tzinfo=UTC)
     return dt.astimezone(UTC)
@@ -29,7 +31,10 @@ def iso(dt: datetime | None) -> str | None:
     """Format an aware datetime the one way the archive stores times: ``2024-03-01T12:00:00Z``."""
     if dt is None:
         return None
-    return utc(dt).strftime("%Y-%m-%dT%H:%M:%SZ")
+    dt = utc(dt)
+    if dt.year >= 1000:  # isoformat is ~3x faster than strftime and gives the same text
+        return dt.isoformat(timespec="seconds")[:19] + "Z"
+    return dt.strftime("%Y-%m-%dT%H:%M:%SZ")  # the platform's own rendering of years < 1000
 
 
 # What ``json.dumps(entry, ensure_ascii=False, sort_keys=True, default=str)`` uses, made

@@ -34,6 +34,8 @@ VISIBLE = "p.availability = 'available' AND COALESCE(m.hidden, 0) = 0"
 
 
 def _json(value: Any) -> str:
+    if not value:  # most posts have no media, links, hashtags or mentions
+        return "[]" if isinstance(value, list) else json.dumps(value)
     return json.dumps(value, ensure_ascii=False, sort_keys=True, default=str)
 
 
