@@ -414,14 +414,9 @@ DESCRIPTIONS.update({
 })
 
 
-@MIGRATIONS(name="0021_x_availability_trigger")
-def _x_availability_trigger(db: Database) -> None:
-    # 0020's trigger updated posts from inside its own AFTER INSERT, before the FTS insert
-    # trigger had run, which corrupts the external-content FTS index. Copy the mark when the
-    # post's version row is written instead: by then the post and its FTS row exist.
-    db.execute("DROP TRIGGER IF EXISTS x_availability_on_insert")
-    db.execute(
-        """
+# Copies X's availability mark onto a post when its version row is written (0021; created
+# again by 0032, which rebuilds post_versions). The text is what 0021 shipped.
+X_AVAILABILITY_ON_VERSION = """
         CREATE TRIGGER x_availability_on_version AFTER INSERT ON post_versions
         WHEN EXISTS (
             SELECT 1 FROM x_availability a JOIN posts p ON p.id = a.post_id
@@ -434,7 +429,15 @@ def _x_availability_trigger(db: Database) -> None:
                 availability_at = (SELECT at FROM x_availability WHERE post_id = NEW.post_id)
             WHERE id = NEW.post_id;
         END"""
-    )
+
+
+@MIGRATIONS(name="0021_x_availability_trigger")
+def _x_availability_trigger(db: Database) -> None:
+    # 0020's trigger updated posts from inside its own AFTER INSERT, before the FTS insert
+    # trigger had run, which corrupts the external-content FTS index. Copy the mark when the
+    # post's version row is written instead: by then the post and its FTS row exist.
+    db.execute("DROP TRIGGER IF EXISTS x_availability_on_insert")
+    db.execute(X_AVAILABILITY_ON_VERSION)
 
 
 # --- 0040-0049: the email digest (issue 6) ------------------------------------------------
@@ -558,21 +561,7 @@ def _versions_raw_once(db: Database) -> None:
     )
     db.execute("DROP TABLE post_versions")
     db.execute("ALTER TABLE post_versions_new RENAME TO post_versions")
-    db.execute(
-        """
-        CREATE TRIGGER x_availability_on_version AFTER INSERT ON post_versions
-        WHEN EXISTS (
-            SELECT 1 FROM x_availability a JOIN posts p ON p.id = a.post_id
-            WHERE a.post_id = NEW.post_id AND p.availability != a.availability
-        )
-        BEGIN
-            UPDATE posts SET
-                availability = (SELECT availability FROM x_availability WHERE post_id = NEW.post_id),
-                availability_note = (SELECT note FROM x_availability WHERE post_id = NEW.post_id),
-                availability_at = (SELECT at FROM x_availability WHERE post_id = NEW.post_id)
-            WHERE id = NEW.post_id;
-        END"""
-    )
+    db.execute(X_AVAILABILITY_ON_VERSION)
     # Every version with its raw entry, the current one included, for sqlite3 and Datasette.
     db.execute(
         """
