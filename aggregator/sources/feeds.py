@@ -3,7 +3,7 @@
 - aiohttp with connect and read timeouts and an overall deadline per source; the body is
   streamed and cut off past ``http_max_body_bytes``. (aiohttp, not httpx as elsewhere in
   the project: on this hot loop it takes about a fifth of httpx's CPU per request, see
-  docs/collect.md.)
+  docs/design.md.)
 - Redirects are followed by hand (at most ``http_max_redirects``), so that a loop is named
   as one and a chain of only 301/308 is remembered as the source's ``permanent_url``.
 - Conditional GET with the stored ETag / Last-Modified; a 200 whose body hashes to the
@@ -50,9 +50,6 @@ SMALL_RUN = 4  # fewer sources than this are parsed in a thread: a pool would co
 CHUNK = 65536  # bytes read from a response at a time
 PARSE_QUEUE = 3  # parses submitted per worker at once: one running, the next ones queued
 BACKLOG = 40  # parsed sources waiting to be stored, at most (~20 posts each)
-
-
-# --- HTTP ----------------------------------------------------------------------------
 
 
 class FeedFetcher:
