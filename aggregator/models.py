@@ -9,6 +9,7 @@ Times are timezone-aware ``datetime`` in UTC; the store formats them as ISO-8601
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -40,6 +41,8 @@ def iso(dt: datetime | None) -> str | None:
 # What ``json.dumps(entry, ensure_ascii=False, sort_keys=True, default=str)`` uses, made
 # once rather than for every entry (the same text, a microsecond less each).
 _RAW_ENCODER = json.JSONEncoder(ensure_ascii=False, sort_keys=True, default=str)
+_RAW_ASCII_ENCODER = json.JSONEncoder(ensure_ascii=True, sort_keys=True, default=str)
+LONE_SURROGATE = re.compile("[\ud800-\udfff]")  # no pair: json.loads leaves only lone ones
 
 
 def raw_json(entry: Mapping[str, Any]) -> str:
@@ -47,8 +50,14 @@ def raw_json(entry: Mapping[str, Any]) -> str:
 
     Made once, where the entry is normalized (a parse worker), so the writer only copies a
     string and the entry crosses the process boundary as one string, not as nested dicts.
+    A lone surrogate (an X text cut inside an emoji carries half of a surrogate pair) cannot
+    be stored as UTF-8; such an entry is written with JSON's backslash-u escapes instead,
+    still exactly itself.
     """
-    return _RAW_ENCODER.encode(entry)
+    text = _RAW_ENCODER.encode(entry)
+    if not text.isascii() and LONE_SURROGATE.search(text):
+        return _RAW_ASCII_ENCODER.encode(entry)
+    return text
 
 
 def parse_iso(text: str | None) -> datetime | None:

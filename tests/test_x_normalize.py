@@ -231,3 +231,26 @@ def test_any_x_post_shape_normalizes_to_safe_html(tweet: dict[str, Any], others:
     assert "javascript:" not in post.html and "<script" not in post.html.lower()
     for m in re.finditer(r"<[^>]*>", post.html):
         assert _ALLOWED.match(m.group(0)), m.group(0)
+
+
+def test_a_text_cut_inside_an_emoji_is_stored_with_its_raw_payload_intact(
+    shared: Path, tmp_path: Path
+) -> None:
+    import copy
+    import json
+
+    from aggregator.store import Store
+
+    page = copy.deepcopy(twarc_page(shared, "many_urls"))
+    # X cut the text between the two halves of an emoji; json.loads leaves a lone surrogate.
+    page["data"][0]["text"] = json.loads('"Patrol in Abyei today \\ud83d"')
+    item = item_from_page(page)
+    post = normalize(item, collected_at=NOW)
+    assert "Patrol in Abyei today \ufffd" in post.text and "\ud83d" not in post.html
+    assert json.loads(post.raw)["tweet"]["text"] == page["data"][0]["text"]  # kept as it came
+    store = Store(tmp_path / "a.db")
+    store.sync_sources([SourceSpec(id=item.source_id, kind="x", name="x", mission=None,
+                                   handle="h")])
+    assert store.save_posts([(post, [])])[0] == 1
+    row = store.post(post.id)
+    assert row is not None and row["raw"]["tweet"]["text"].endswith("\ud83d")

@@ -25,7 +25,7 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from aggregator.models import Media, Post, RawItem, parse_iso, raw_json
+from aggregator.models import LONE_SURROGATE, Media, Post, RawItem, parse_iso, raw_json
 from aggregator.normalize.html import LINK_REL, sanitize_html
 
 X_WEB = "https://x.com"
@@ -182,10 +182,24 @@ def _title(text: str, limit: int = 120) -> str:
     return line if len(line) <= limit else line[: limit - 1].rstrip() + "…"
 
 
+def _scrub(value: Any) -> Any:
+    """``value`` with every lone surrogate replaced by U+FFFD. X cuts long texts inside an
+    emoji at times, and its JSON then carries half of a surrogate pair, which no UTF-8 text
+    (the sanitizer's, the archive's) can hold."""
+    if isinstance(value, str):
+        return LONE_SURROGATE.sub("\ufffd", value) if not value.isascii() else value
+    if isinstance(value, Mapping):
+        return {k: _scrub(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_scrub(v) for v in value]
+    return value
+
+
 def normalize_x(item: RawItem, *, collected_at: datetime) -> Post:
-    """Turn one X post with its includes into a ``Post``."""
-    tweet: Mapping[str, Any] = item.data["tweet"]
-    inc: Mapping[str, Any] = item.data.get("includes") or {}
+    """Turn one X post with its includes into a ``Post`` (``raw`` keeps the payload as it came)."""
+    data: Mapping[str, Any] = _scrub(item.data)
+    tweet: Mapping[str, Any] = data["tweet"]
+    inc: Mapping[str, Any] = data.get("includes") or {}
     users, tweets = _index(inc.get("users"), "id"), _index(inc.get("tweets"), "id")
     media = _index(inc.get("media"), "media_key")
     author = users.get(str(tweet.get("author_id"))) or {}
