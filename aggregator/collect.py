@@ -21,7 +21,7 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, cast
 
 from aggregator import schedule
-from aggregator.errors import SourceError
+from aggregator.errors import SourceError, StoreError
 from aggregator.models import FetchResult, SourceReport, SourceSpec, parse_iso
 from aggregator.prepare import Prepared, init_worker, prepare_posts
 from aggregator.sources import Fetcher, Job, Outcome
@@ -339,6 +339,14 @@ class _Run:
                 report = self._success(spec, outcome, prepared, started)
         except SourceError as exc:
             report = self._failure(spec, exc, started)
+        except StoreError:
+            raise  # the archive itself (locked, full, unreadable): stop the run, not the source
+        except Exception as exc:  # this source's data broke a step: it alone fails
+            log.exception("source %s: its posts could not be stored", spec.id)
+            report = self._failure(spec, SourceError(
+                f"{spec.id}: its posts could not be stored ({type(exc).__name__}: {exc})",
+                source=spec.id, hint="this is a bug in the aggregator; please report it with"
+                " this message (the source is tried again on the next run)"), started)
         self.report(report, recorded=True)
 
     def _event(

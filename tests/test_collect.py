@@ -220,3 +220,58 @@ def test_sources_fetched_together_are_stored_in_one_transaction_each_with_its_st
             row = app.store.source_state(f"feed:{url}")
             assert row["etag"] == f'"{i}"' and row["lease_owner"] is None
             assert row["posts_added_total"] == 1
+
+
+def _break_storing(monkeypatch: pytest.MonkeyPatch, title: str, exc: Exception) -> None:
+    """Storing a post with this title raises ``exc`` (a stand-in for a bug or a full disk)."""
+    from aggregator.store import posts
+
+    real = posts.post_row
+
+    def post_row(post: Any) -> dict[str, Any]:
+        if post.title == title:
+            raise exc
+        return real(post)
+
+    monkeypatch.setattr(posts, "post_row", post_row)
+
+
+def test_a_source_whose_posts_cannot_be_stored_fails_alone(
+    tmp_path: Path, server: FeedServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _break_storing(monkeypatch, "Boom", ValueError("unexpected value"))
+    bad = server.add("/bad.xml", body=rss(("b1", "Boom", "x")))
+    good = server.add("/good.xml", body=GENERAL)
+    sources = [{"kind": "feed", "mission": None, "url": u, "name": n}
+               for n, u in (("bad", bad), ("good", good))]
+    with make(tmp_path, sources) as app:
+        result = collect(app)
+        outcome = {r.source_id: r for r in result.reports}
+        assert outcome[f"feed:{good}"].outcome == "ok" and counts(app) == (1, 1)
+        assert outcome[f"feed:{bad}"].outcome == "error"
+        row = app.store.source_state(f"feed:{bad}")
+        assert "could not be stored (ValueError: unexpected value)" in row["last_error"]
+        assert row["etag"] is None and row["lease_owner"] is None  # fetched again next time
+
+
+def test_an_archive_that_cannot_be_written_stops_the_run_with_a_clear_error(
+    tmp_path: Path, server: FeedServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import sqlite3
+
+    from aggregator.errors import StoreError
+
+    first = server.add("/first.xml", body=GENERAL)
+    with make(tmp_path, [{"kind": "feed", "mission": None, "url": first, "name": "first"}]) as app:
+        collect(app)
+    _break_storing(monkeypatch, "Boom", sqlite3.OperationalError("database or disk is full"))
+    bad = server.add("/bad.xml", body=rss(("b1", "Boom", "x")))
+    sources = [{"kind": "feed", "mission": None, "url": u, "name": n}
+               for n, u in (("first", first), ("bad", bad))]
+    with make(tmp_path, sources) as app:
+        with pytest.raises(StoreError, match="disk is full") as caught:
+            collect(app)
+        assert "disk space" in (caught.value.hint or "")
+        assert counts(app) == (1, 1)  # what was stored before is still there
+        assert app.store.db.execute(
+            "SELECT COUNT(*) FROM sources WHERE lease_owner IS NOT NULL").fetchone()[0] == 0

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import json
+import sqlite3
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+from aggregator.errors import StoreError
 from aggregator.models import Mission, Post, SourceReport, SourceSpec, Tag, iso
 
 if TYPE_CHECKING:
@@ -118,14 +120,21 @@ class SourcesMixin:
         gives the run's ``source_events`` row (run id, report, time), written in the same
         transaction. Returns (added, updated, missions changed, whether the state was written).
         """
-        with self.db.atomic():
-            if tagged:
-                added, updated, changed = self.save_posts(tagged)  # type: ignore[attr-defined]
-            else:
-                added, updated, changed = 0, 0, set()
-            written = self._end_lease(source_id, owner, lambda: state(added, updated))
-            if event is not None:
-                self.record_event(*event(added, updated, changed))
+        try:
+            with self.db.atomic():
+                if tagged:
+                    added, updated, changed = self.save_posts(tagged)  # type: ignore[attr-defined]
+                else:
+                    added, updated, changed = 0, 0, set()
+                written = self._end_lease(source_id, owner, lambda: state(added, updated))
+                if event is not None:
+                    self.record_event(*event(added, updated, changed))
+        except sqlite3.OperationalError as exc:  # the archive, not this source's data
+            raise StoreError(
+                f"cannot write to the archive while storing {source_id}: {exc}",
+                hint="check the disk space and the database file's permissions; a collector"
+                " that stopped here fetches the same sources again next time",
+            ) from exc
         return added, updated, changed, written
 
     def _end_lease(
