@@ -97,6 +97,15 @@ def test_lookalikes_are_not_missions(tagger: Tagger) -> None:
         assert missions_of(tagger, text) == [], text
 
 
+def test_other_bodies_missions_in_south_sudan_are_not_unmiss(tagger: Tagger) -> None:
+    for text in ["WFP mission in South Sudan delivers food to Jonglei",
+                 "A joint mission in South Sudan by UNICEF and WFP reached Pibor",
+                 "UNHCR mission in South Sudan assessed the camps"]:
+        assert missions_of(tagger, text) == [], text
+    assert missions_of(tagger, "The Mission in South Sudan deployed a team to Cueibet") == ["UNMISS"]
+    assert missions_of(tagger, "UNMISS and the WFP mission in South Sudan met in Juba") == ["UNMISS"]
+
+
 def test_a_weak_place_needs_peacekeeping_context(tagger: Tagger) -> None:
     assert missions_of(tagger, "Floods in Bentiu displace thousands") == []
     assert missions_of(tagger, "UN peacekeepers in Bentiu rescued families") == ["UNMISS"]
