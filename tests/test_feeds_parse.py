@@ -56,3 +56,17 @@ def test_memoizing_twice_wraps_once(monkeypatch: pytest.MonkeyPatch) -> None:
     wrapped = mixin.make_safe_absolute_uri
     assert isinstance(wrapped, functools._lru_cache_wrapper)
     assert wrapped.__wrapped__ is urls.make_safe_absolute_uri
+
+
+def test_a_billion_laughs_feed_is_not_expanded() -> None:
+    import time
+
+    levels = "".join(
+        f'<!ENTITY l{i} "{("&l" + str(i - 1) + ";") * 10}">' for i in range(1, 10))
+    body = (f'<?xml version="1.0"?><!DOCTYPE r [<!ENTITY l0 "lol">{levels}]>'
+            "<rss version='2.0'><channel><title>x</title><item><guid>1</guid>"
+            "<title>&l9;</title></item></channel></rss>").encode()
+    started = time.monotonic()
+    parsed = parse_body(body, "http://feeds.test/lol.xml", "application/xml")
+    assert time.monotonic() - started < 2
+    assert all(len(str(e.get("title", ""))) < 1000 for e in parsed["entries"])
