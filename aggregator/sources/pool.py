@@ -37,6 +37,7 @@ class LazyProcessPool(Executor):
         self._initargs = initargs
         self._pool: ProcessPoolExecutor | None = None
         self._lock = threading.Lock()
+        self._starting: threading.Thread | None = None
 
     @property
     def started(self) -> bool:
@@ -55,15 +56,28 @@ class LazyProcessPool(Executor):
 
     def start(self) -> None:
         """Start the workers now (they take ~0.3 s to import and initialize), for a caller
-        that knows it will need them, so they are ready when the first response arrives."""
-        pool = self._ensure()
-        for _ in range(self.workers):
-            pool.submit(int)  # a no-op that makes the executor spawn every worker
+        that knows it will need them, so they are ready when the first response arrives.
+        Spawning them happens in a background thread: the caller goes on meanwhile."""
+
+        def spawn() -> None:
+            pool = self._ensure()
+            for _ in range(self.workers):
+                pool.submit(int)  # a no-op that makes the executor spawn every worker
+
+        self._starting = threading.Thread(target=spawn, name="pool-start", daemon=True)
+        self._starting.start()
 
     def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Future[Any]:
+        self._wait_started()
         return self._ensure().submit(fn, *args, **kwargs)
 
+    def _wait_started(self) -> None:
+        starting, self._starting = self._starting, None
+        if starting is not None:
+            starting.join()
+
     def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
+        self._wait_started()
         with self._lock:
             pool, self._pool = self._pool, None
         if pool is not None:
