@@ -209,9 +209,11 @@ class Tagger:
                     reading.add(cue)
                 continue
             until = i + 1
+            nxt = tokens[i + 1] if i + 1 < len(tokens) else ""
             for phrase, cues in idx.phrases.get(tok, ()):
                 k = len(phrase)
-                if k == 1 or tuple(tokens[i : i + k]) == phrase:
+                # The second token rules out most candidates before a slice is built.
+                if k == 1 or (phrase[1] == nxt and tuple(tokens[i : i + k]) == phrase):
                     for cue in cues:
                         reading.add(cue)
                         if cue.kind == "force":
