@@ -191,7 +191,10 @@ class Tagger:
         seen_mentions: set[str] = set()
         starts = idx.starts
         # Most tokens start no phrase: find the few that matter in one C-speed pass.
-        hits = [i for i, tok in enumerate(tokens) if tok in starts or tok[0] in "#@"]
+        if "#" in norm or "@" in norm:
+            hits = [i for i, tok in enumerate(tokens) if tok in starts or tok[0] in "#@"]
+        else:  # most texts carry no hashtag or mention: one set lookup per token
+            hits = [i for i, tok in enumerate(tokens) if tok in starts]
         until = 0
         for i in hits:
             if i < until:
