@@ -17,27 +17,9 @@ import pytest
 from aggregator.app import App, make_app
 from aggregator.config import load_config
 from aggregator.models import Post, Tag
+from tests.projects import feed, write_mission, x_account
 
 NOW = datetime(2026, 11, 28, 9, 0, tzinfo=UTC)
-
-_MISSION = """\
-acronym: {acronym}
-names: {{en: "{name}"}}
-country: {country}
-status: active
-established: {year}
-closed: null
-profile:
-  summary: "{acronym} summary for tests."
-  mandate: "{acronym} mandate for tests."
-  why_it_matters: "{acronym} matters for tests."
-sources:
-  - {{kind: feed, url: "https://{host}/rss.xml", name: "{acronym} news"}}
-  - {{kind: x, handle: "{acronym}media", name: "@{acronym}media"}}
-rules:
-  names: [{acronym}]
-  hosts: [{host}]
-"""
 
 MISSIONS = [
     ("UNMIK", "United Nations Interim Administration Mission in Kosovo", "Kosovo", 1999,
@@ -69,10 +51,9 @@ def write_project(root: Path, *, base_url: str = "http://127.0.0.1:8000/") -> Pa
     feeds = root / "feeds"
     feeds.mkdir(parents=True, exist_ok=True)
     for acronym, name, country, year, host in MISSIONS:
-        (feeds / f"{acronym.lower()}.yaml").write_text(
-            _MISSION.format(acronym=acronym, name=name, country=country, year=year, host=host),
-            encoding="utf-8",
-        )
+        write_mission(feeds, acronym, name=name, country=country, established=year, hosts=[host],
+                      sources=[feed(f"https://{host}/rss.xml", f"{acronym} news"),
+                               x_account(f"{acronym}media")])
     (feeds / "_general.yaml").write_text(
         f'sources:\n  - {{kind: feed, url: "{UN_NEWS}", name: "UN News"}}\n', encoding="utf-8"
     )

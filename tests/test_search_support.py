@@ -19,26 +19,9 @@ import pytest
 from aggregator.app import App, make_app
 from aggregator.config import load_config
 from aggregator.models import Media, Post, Tag
+from tests.projects import feed, write_mission, x_account
 
 NOW = datetime(2026, 11, 28, 9, 0, tzinfo=UTC)
-
-_MISSION = """\
-acronym: {acronym}
-names: {{en: "{name}"}}
-country: {country}
-status: {status}
-established: {year}
-closed: {closed}
-profile:
-  summary: "{acronym} summary for tests."
-  mandate: "{acronym} mandate for tests."
-  why_it_matters: "{acronym} matters for tests."
-sources:
-  - {{kind: feed, url: "https://{host}/rss.xml", name: "{acronym} news"}}
-  - {{kind: x, handle: "{handle}", name: "@{handle}"}}
-rules:
-  names: [{acronym}]
-"""
 
 MISSIONS = {
     "UNMISS": ("United Nations Mission in South Sudan", "South Sudan", 2011, None, "unmiss.unmissions.org", "UNMISSmedia"),
@@ -108,14 +91,9 @@ def write_project(root: Path, *, base_url: str = "http://127.0.0.1:8000/") -> Pa
     feeds = root / "feeds"
     feeds.mkdir(parents=True, exist_ok=True)
     for acronym, (name, country, year, closed, host, handle) in MISSIONS.items():
-        (feeds / f"{acronym.lower()}.yaml").write_text(
-            _MISSION.format(
-                acronym=acronym, name=name, country=country, year=year, host=host,
-                handle=handle, status="closed" if closed else "active",
-                closed=closed if closed else "null",
-            ),
-            encoding="utf-8",
-        )
+        write_mission(feeds, acronym, name=name, country=country, established=year, closed=closed,
+                      sources=[feed(f"https://{host}/rss.xml", f"{acronym} news"),
+                               x_account(handle)])
     config = root / "config.yaml"
     config.write_text(
         f"database: data/archive.db\noutput_dir: output\nmissions_dir: feeds\nbase_url: {base_url}\n",

@@ -7,27 +7,10 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from aggregator.models import SourceReport
+from tests.projects import feed, write_mission
 
 T0 = datetime(2026, 11, 28, 5, 0, tzinfo=UTC)
 SECRET_ENV = {"AGGREGATOR_SECRET": "test-secret-for-unsubscribe-links"}
-
-_MISSION = """\
-acronym: {acronym}
-names: {{en: "{acronym} mission"}}
-country: {country}
-status: active
-established: 2000
-closed: null
-profile:
-  summary: "{acronym} summary for tests."
-  mandate: "{acronym} mandate for tests."
-  why_it_matters: "{acronym} matters for tests."
-sources:
-{sources}
-rules:
-  names: [{acronym}]
-"""
-
 
 class Clock:
     """A clock the test moves by hand."""
@@ -57,13 +40,8 @@ def write_project(
         "UNIFIL": ["http://127.0.0.1:9/unifil.xml"],
     }
     for acronym, links in urls.items():
-        sources = "\n".join(
-            f'  - {{kind: feed, url: "{u}", name: "{acronym} feed {i}"}}' for i, u in enumerate(links)
-        )
-        (feeds / f"{acronym.lower()}.yaml").write_text(
-            _MISSION.format(acronym=acronym, country="Testland", sources=sources or "  []"),
-            encoding="utf-8",
-        )
+        write_mission(feeds, acronym,
+                      sources=[feed(u, f"{acronym} feed {i}") for i, u in enumerate(links)])
     text = "database: data/test.db\noutput_dir: output\nmissions_dir: feeds\n" + extra_settings
     if digest_lists is not None:
         (root / "digests.yaml").write_text(digest_lists, encoding="utf-8")
