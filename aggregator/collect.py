@@ -215,9 +215,7 @@ def _run_leased(
     finally:
         run.finish()
         for f in own.values():
-            closer = getattr(f, "close", None)
-            if closer is not None:
-                closer()
+            _close(f)
         store.release_leases(owner)
         store.finish_run(result.run_id, app.now(), result.reports)
 
@@ -291,9 +289,7 @@ class _Run:
         finally:
             if waiting:  # fetched before the stop, an error elsewhere or the end: store it
                 self._store_ready(waiting)
-            close = getattr(batches, "close", None)
-            if close is not None:
-                close()
+            _close(batches)
 
     def _store_ready(self, ready: Sequence[Outcome]) -> None:
         started = time.monotonic()
@@ -432,9 +428,14 @@ def _one_by_one(outcomes: Iterator[Outcome]) -> Iterator[list[Outcome]]:
         for outcome in outcomes:
             yield [outcome]
     finally:
-        close = getattr(outcomes, "close", None)
-        if close is not None:
-            close()
+        _close(outcomes)
+
+
+def _close(thing: object) -> None:
+    """Close a fetcher or a generator of results, if it can be closed."""
+    close = getattr(thing, "close", None)
+    if close is not None:
+        close()
 
 
 def _fetch_state(result: FetchResult) -> dict[str, Any]:

@@ -34,9 +34,9 @@ _SUPERSEDE = (
 VISIBLE = "p.availability = 'available' AND COALESCE(m.hidden, 0) = 0"
 
 
-def _json(value: Any) -> str:
+def _json(value: list[Any]) -> str:
     if not value:  # most posts have no media, links, hashtags or mentions
-        return "[]" if isinstance(value, list) else json.dumps(value)
+        return "[]"
     return json.dumps(value, ensure_ascii=False, sort_keys=True, default=str)
 
 
