@@ -1,15 +1,16 @@
-"""Parse a feed body with feedparser (the only module that imports it), in a worker process.
+"""Parse a feed body with feedparser, in a worker process.
 
 ``parse_body`` gives plain data (picklable, JSON-safe): the feed's title, link and language,
 its entries with times as ISO strings, whether it is an HTML page (and the feed it points to).
 feedparser's own sanitizer and relative-URI rewriting are off: ``normalize.html`` cleans and
-resolves HTML, once, with an allowlist. With ``after_parse`` the entries are normalized and
-tagged in the same worker call, so they cross the process boundary once.
+resolves HTML, once, with an allowlist. ``feedparser_tuning`` (the only other module that
+imports feedparser) removes costs that change no result, on a process's first parse. With
+``after_parse`` the entries are normalized and tagged in the same worker call, so they cross
+the process boundary once.
 """
 
 from __future__ import annotations
 
-import functools
 import re
 import time
 from collections.abc import Callable, Sequence
@@ -20,6 +21,7 @@ from urllib.parse import urljoin
 import feedparser
 
 from aggregator.models import RawItem, SourceSpec, iso
+from aggregator.sources import feedparser_tuning
 from aggregator.sources.feed_result import items_of
 
 _HTML_START = re.compile(rb"^\s*(?:<!--.*?-->\s*)*<(?:!doctype\s+html|html)[\s>]", re.I | re.S)
@@ -27,21 +29,6 @@ _ALTERNATE = re.compile(
     r"<link\b[^>]*type=[\"']application/(?:rss|atom)\+xml[\"'][^>]*>", re.IGNORECASE
 )
 _HREF = re.compile(r"href=[\"']([^\"']+)[\"']", re.IGNORECASE)
-
-
-def _memoize_feedparser_base_joins() -> None:
-    """At every element start, feedparser re-joins the document's base URI with itself
-    (``mixin.unknown_starttag`` -> ``make_safe_absolute_uri(base, base)``): about a fifth of
-    its time on typical feeds (48 of 240 us per entry on the collection benchmark). The
-    function is pure (strings in, a string out, against a constant scheme list), so a
-    memoized copy gives the same results; ``tests/test_feeds_parse.py`` checks both that it
-    is in place and that every fixture parses the same with and without it. Called by
-    ``parse_body`` (not on import: importing this module changes nothing)."""
-    from feedparser import mixin
-
-    original = getattr(mixin, "make_safe_absolute_uri", None)
-    if callable(original) and not hasattr(original, "cache_info"):
-        mixin.make_safe_absolute_uri = functools.lru_cache(maxsize=4096)(original)
 
 
 def _time(value: time.struct_time) -> str | None:
@@ -79,7 +66,7 @@ def parse_body(
     ``RawItem``s and its result is returned as ``prepared`` instead of the entries, so a
     source's items cross the process boundary once, already in their final form.
     """
-    _memoize_feedparser_base_joins()
+    feedparser_tuning.tune()
     headers = {"content-location": url}
     if content_type:
         headers["content-type"] = content_type
