@@ -63,9 +63,19 @@ class _Reader:
         return out
 
 
+# libyaml's loader when PyYAML was built with it (its wheels are): the same documents, read
+# about 9x faster, which a config of hundreds of sources notices at every command's start.
+_LOADER: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+def read_yaml(text: str) -> Any:
+    """``yaml.safe_load``, with libyaml when it is there (raises ``yaml.YAMLError``)."""
+    return yaml.load(text, Loader=_LOADER)  # a safe loader: plain data, no Python objects
+
+
 def _load_yaml(path: Path, problems: list[ConfigProblem]) -> dict[str, Any] | None:
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        data = read_yaml(path.read_text(encoding="utf-8"))
     except (OSError, yaml.YAMLError) as exc:
         problems.append(ConfigProblem(str(path), "", f"cannot read: {exc}", "fix the YAML syntax"))
         return None

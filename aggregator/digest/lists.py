@@ -32,6 +32,7 @@ import yaml
 
 from aggregator.errors import ConfigError, ConfigProblem, UsageError
 from aggregator.mailer import valid_address
+from aggregator.missions import read_yaml
 
 if TYPE_CHECKING:
     from aggregator.config import Config
@@ -85,7 +86,7 @@ def get_list(config: Config, name: str) -> DigestList:
 def _load(path: Path, missions: set[str], problems: list[ConfigProblem]) -> dict[str, DigestList]:
     file = str(path)
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        data = read_yaml(path.read_text(encoding="utf-8"))
     except OSError as exc:
         problems.append(
             ConfigProblem(file, "", f"cannot read the digest lists file: {exc.strerror}",
