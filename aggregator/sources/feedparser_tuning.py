@@ -54,17 +54,18 @@ def create_parser(*args: Any, **kwargs: Any) -> expatreader.ExpatParser:
 def _memoize_base_joins() -> None:
     from feedparser import mixin
 
-    original = mixin.make_safe_absolute_uri
-    if not hasattr(original, "cache_info"):
+    original = getattr(mixin, "make_safe_absolute_uri", None)
+    if callable(original) and not hasattr(original, "cache_info"):
         mixin.make_safe_absolute_uri = functools.lru_cache(maxsize=4096)(original)
 
 
 def _direct_dict_access() -> None:
     from feedparser.util import FeedParserDict as Dict
 
-    if hasattr(Dict.get, "__wrapped__"):
+    keymap = getattr(Dict, "keymap", None)
+    if not isinstance(keymap, dict) or hasattr(Dict.get, "__wrapped__"):
         return
-    aliased = frozenset(Dict.keymap) | {
+    aliased = frozenset(keymap) | {
         "category", "enclosures", "license", "updated", "updated_parsed"}
     get_item, contains, get, set_item = Dict.__getitem__, Dict.__contains__, Dict.get, Dict.__setitem__
 
@@ -108,12 +109,16 @@ def _direct_dict_access() -> None:
 def _buffered_text() -> None:
     from feedparser import api
 
-    if api.PREFERRED_XML_PARSERS[:1] != [DRIVER]:
-        api.PREFERRED_XML_PARSERS.insert(0, DRIVER)
+    drivers = getattr(api, "PREFERRED_XML_PARSERS", None)
+    if isinstance(drivers, list) and drivers[:1] != [DRIVER]:
+        drivers.insert(0, DRIVER)
 
 
 def tune() -> None:
-    """Apply the four speed-ups to this process's feedparser (once; later calls do nothing)."""
+    """Apply the four speed-ups to this process's feedparser (once; later calls do nothing).
+
+    One whose target a feedparser release has moved is skipped: parsing stays correct, only
+    slower, and ``tests/test_feeds_parse.py`` fails until this module follows the move."""
     _memoize_base_joins()
     _direct_dict_access()
     _buffered_text()
