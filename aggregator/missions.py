@@ -64,7 +64,7 @@ class _Reader:
 
 
 # libyaml's loader when PyYAML was built with it (its wheels are): the same documents, read
-# about 9x faster, which a config of hundreds of sources notices at every command's start.
+# 5-9x faster, which a config of hundreds of sources notices at every command's start.
 _LOADER: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 

@@ -12,7 +12,7 @@ from click.testing import CliRunner
 
 from aggregator.cli import cli
 from aggregator.errors import ConfigProblem
-from aggregator.missions import load_missions_dir
+from aggregator.missions import load_missions_dir, read_yaml
 
 ROOT = Path(__file__).resolve().parent.parent
 FEEDS = ROOT / "feeds"
@@ -125,3 +125,14 @@ def test_general_rules_are_validated_too(tmp_path: Path) -> None:
     assert {(p.key, p.message) for p in problems} == {
         ("rules.topic", "unknown key"), ("rules.elsewhere", "must be a list of text")}
     assert next(p for p in problems if p.key == "rules.topic").hint
+
+
+def test_every_shipped_yaml_file_reads_the_same_with_libyaml() -> None:
+    # read_yaml uses libyaml's loader when PyYAML has it; it must give what safe_load gives.
+    files = sorted({*ROOT.glob("*.yaml"), *FEEDS.rglob("*.yaml")})
+    assert len(files) > 20
+    for path in files:
+        text = path.read_text(encoding="utf-8")
+        assert read_yaml(text) == yaml.safe_load(text), path
+    awkward = "a: 1_000\nb: 0o17\nc: yes\nd: 2025-06-03\ne: ~\nf: !!str 12\ng: [.inf, -.nan]\n"
+    assert str(read_yaml(awkward)) == str(yaml.safe_load(awkward))
