@@ -11,7 +11,7 @@ import pytest
 from feedparser import api, mixin, urls
 from feedparser.util import FeedParserDict
 
-from aggregator.sources import feedparser_tuning
+from aggregator.sources import feed_parse
 from aggregator.sources.feed_parse import parse_body
 from tests.conftest import SHARED, need
 
@@ -26,7 +26,7 @@ def _untuned(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delattr(FeedParserDict, "__deepcopy__")
     monkeypatch.setattr(mixin, "make_safe_absolute_uri", urls.make_safe_absolute_uri)
     monkeypatch.setattr(api, "PREFERRED_XML_PARSERS", ["drv_libxml2"])
-    monkeypatch.setattr(feedparser_tuning, "tune", lambda: None)
+    monkeypatch.setattr(feed_parse, "tune_feedparser", lambda: None)
 
 
 def test_feedparser_is_tuned_once_a_feed_is_parsed() -> None:
@@ -37,14 +37,14 @@ def test_feedparser_is_tuned_once_a_feed_is_parsed() -> None:
     for name in ("__getitem__", "__contains__", "get", "__setitem__"):
         assert hasattr(getattr(FeedParserDict, name), "__wrapped__"), name
     assert "__deepcopy__" in vars(FeedParserDict)
-    assert api.PREFERRED_XML_PARSERS[0] == feedparser_tuning.DRIVER
+    assert api.PREFERRED_XML_PARSERS[0] == feed_parse.SAX_DRIVER
     assert type(xml.sax.make_parser(api.PREFERRED_XML_PARSERS)).__name__ == "_BufferedExpatParser"
 
 
 def test_tuning_twice_changes_nothing_more() -> None:
-    feedparser_tuning.tune()
+    feed_parse.tune_feedparser()
     before = (mixin.make_safe_absolute_uri, FeedParserDict.get, list(api.PREFERRED_XML_PARSERS))
-    feedparser_tuning.tune()
+    feed_parse.tune_feedparser()
     assert (mixin.make_safe_absolute_uri, FeedParserDict.get, api.PREFERRED_XML_PARSERS) == before
     assert isinstance(mixin.make_safe_absolute_uri, functools._lru_cache_wrapper)
     assert not hasattr(FeedParserDict.get.__wrapped__, "__wrapped__")
