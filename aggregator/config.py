@@ -12,10 +12,8 @@ from pathlib import Path
 from types import UnionType
 from typing import Any, get_args, get_type_hints
 
-import yaml
-
 from aggregator.errors import ConfigError, ConfigProblem
-from aggregator.missions import load_missions_dir, load_sources_file, read_yaml
+from aggregator.missions import YAMLError, load_missions_dir, load_sources_file, read_yaml
 from aggregator.models import Mission, SourceSpec
 from aggregator.settings import Settings
 
@@ -111,7 +109,7 @@ def _load_settings(path: Path, problems: list[ConfigProblem]) -> Settings:
         return Settings()
     try:
         data = read_yaml(path.read_text(encoding="utf-8")) or {}
-    except yaml.YAMLError as exc:
+    except YAMLError as exc:
         problems.append(ConfigProblem(file, "", f"not valid YAML: {exc}", "fix the syntax"))
         return Settings()
     if not isinstance(data, dict):

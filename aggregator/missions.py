@@ -68,15 +68,18 @@ class _Reader:
 _LOADER: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
+YAMLError = yaml.YAMLError  # what ``read_yaml`` raises on a document that is not YAML
+
+
 def read_yaml(text: str) -> Any:
-    """``yaml.safe_load``, with libyaml when it is there (raises ``yaml.YAMLError``)."""
+    """``yaml.safe_load``, with libyaml when it is there (raises ``YAMLError``)."""
     return yaml.load(text, Loader=_LOADER)  # a safe loader: plain data, no Python objects
 
 
 def _load_yaml(path: Path, problems: list[ConfigProblem]) -> dict[str, Any] | None:
     try:
         data = read_yaml(path.read_text(encoding="utf-8"))
-    except (OSError, yaml.YAMLError) as exc:
+    except (OSError, YAMLError) as exc:
         problems.append(ConfigProblem(str(path), "", f"cannot read: {exc}", "fix the YAML syntax"))
         return None
     if not isinstance(data, dict):

@@ -28,11 +28,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-import yaml
-
 from aggregator.errors import ConfigError, ConfigProblem, UsageError
 from aggregator.mailer import valid_address
-from aggregator.missions import read_yaml
+from aggregator.missions import YAMLError, read_yaml
 
 if TYPE_CHECKING:
     from aggregator.config import Config
@@ -93,7 +91,7 @@ def _load(path: Path, missions: set[str], problems: list[ConfigProblem]) -> dict
                           "create it or fix the digest_lists setting in config.yaml")
         )
         return {}
-    except yaml.YAMLError as exc:
+    except YAMLError as exc:
         problems.append(ConfigProblem(file, "", f"not valid YAML: {exc}", "fix the syntax"))
         return {}
     items = data.get("lists") if isinstance(data, dict) else None
