@@ -1,31 +1,27 @@
-"""One collection run: sources -> fetch -> normalize -> tag -> store, each source isolated.
+"""The steps after each source's fetch in one collection run, and the run's bookkeeping.
 
-For each source: lease it (so a cron ``collect`` beside the service never fetches it twice),
-fetch (no database transaction is open meanwhile), normalize and tag its items, then store
-the posts, the new fetch state (ETag, cursor...) and the schedule's verdict in one short
-transaction that also ends the lease. A failure is recorded on the source and in the run
-log; it never stops the run. Results are handled as each source completes.
+``RunSteps.consume`` takes fetched sources as they arrive: items still to normalize and tag go
+to the process pool; the others, and each finished pool task, are stored in batches (one
+transaction for ~``STORE_BATCH_POSTS`` posts or ``STORE_BATCH_S``, a savepoint per source),
+each source's posts with its new fetch state, schedule verdict and run-log row. A source
+whose data breaks a step fails alone; an archive that cannot be written stops the run.
 """
 
 from __future__ import annotations
 
 import logging
-import os
-import socket
 import time
-import uuid
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import Executor, Future, wait
 from dataclasses import dataclass, field, replace
-from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any, cast
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
 
 from aggregator import schedule
 from aggregator.errors import SourceError, StoreError
 from aggregator.models import FetchResult, SourceReport, SourceSpec, parse_iso
-from aggregator.prepare import Prepared, init_worker, prepare_posts
-from aggregator.sources import Fetcher, Job, Outcome
-from aggregator.sources.pool import LazyProcessPool, worker_count
+from aggregator.prepare import Prepared, prepare_posts
+from aggregator.sources import Outcome
 
 if TYPE_CHECKING:
     from aggregator.app import App
@@ -33,8 +29,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-LEASE_MARGIN_S = 120
-SMALL_RUN = 4  # fewer sources than this are handled in-process: a pool would cost more
 STORE_BATCH_POSTS = 500  # fetched posts stored per transaction, at most about...
 STORE_BATCH_S = 1.0  # ...or after the first of them waited this long
 
@@ -68,159 +62,7 @@ class RunResult:
         )
 
 
-def lease_owner() -> str:
-    """Who holds a lease: host, process and a random part (two runs in one process differ)."""
-    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
-
-
-def _alive(pid: int) -> bool:
-    if pid == os.getpid():
-        return False  # called between collections: this process holds no lease of its own
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
-def release_dead_leases(app: App) -> list[str]:
-    """Drop leases held by processes on this host that no longer exist (killed, crashed).
-
-    A lease names ``host:pid:nonce``; without this, a source leased by a collector killed
-    with -9 would wait for the lease to expire before anyone collects it again.
-    """
-    host = socket.gethostname()
-    released = []
-    for owner in app.store.lease_owners():
-        parts = owner.rsplit(":", 2)
-        if len(parts) != 3 or parts[0] != host or not parts[1].isdigit():
-            continue
-        if not _alive(int(parts[1])):
-            app.store.release_leases(owner)
-            released.append(owner)
-            log.info("released the leases of %s, a process that is gone", owner)
-    return released
-
-
-def default_fetchers(
-    app: App, kinds: Iterable[str], executor: Executor | None = None
-) -> dict[str, Fetcher]:
-    """The fetchers for the kinds present; ``sources.x`` is imported only when X is due."""
-    out: dict[str, Fetcher] = {}
-    kinds = set(kinds)
-    if "feed" in kinds:
-        from aggregator.sources.feeds import FeedFetcher
-
-        out["feed"] = FeedFetcher(
-            app.config.settings, clock=app.clock, executor=executor,
-            after_parse=prepare_posts if executor is not None else None,
-        )
-    if "x" in kinds:
-        from aggregator.sources.x import XFetcher
-
-        out["x"] = XFetcher(app.config.settings, app.env, app.store)
-    return out
-
-
-def _select(app: App, only: Sequence[SourceSpec] | None, due_only: bool, now: datetime,
-            rows: Mapping[str, Mapping[str, Any]]) -> list[SourceSpec]:
-    specs = list(only) if only is not None else app.config.all_sources()
-    chosen = []
-    for spec in specs:
-        row = rows.get(spec.id, {})
-        if due_only:
-            if schedule.is_due(row, now):
-                chosen.append(spec)
-        elif not (row.get("disabled") or row.get("state") == "disabled") and (
-            row.get("state") != "gone" or only is not None
-        ):
-            chosen.append(spec)
-    return chosen
-
-
-def collect(
-    app: App,
-    *,
-    only: Sequence[SourceSpec] | None = None,
-    due_only: bool = False,
-    progress: Callable[[SourceReport], None] | None = None,
-    fetchers: Mapping[str, Fetcher] | None = None,
-    should_stop: Callable[[], bool] | None = None,
-    trigger: str = "collect",
-) -> RunResult:
-    """Collect ``only`` these sources (default: all configured), or only the due ones."""
-    store = app.store
-    now = app.now()
-    release_dead_leases(app)
-    specs = only if only is not None else app.config.all_sources()
-    if only is not None:
-        store.sync_sources(s for s in only if not store.source_state(s.id))
-    rows = store.source_states()
-    chosen = _select(app, specs if only is not None else None, due_only, now, rows)
-    result = RunResult()
-    if not chosen:
-        return result
-    settings = app.config.settings
-    workers = worker_count(settings.parse_workers)
-    pool = (LazyProcessPool(workers, init_worker, (app.config,))
-            if workers > 1 and len(chosen) >= SMALL_RUN else None)
-    try:
-        if pool is not None and any(_never_fetched(s, rows) for s in chosen):
-            pool.start()  # it will parse: the workers get ready while the requests go out
-        _run_leased(app, chosen, rows, result, pool, now=now, progress=progress,
-                    fetchers=fetchers, should_stop=should_stop, due_only=due_only, trigger=trigger)
-    finally:
-        if pool is not None:
-            pool.shutdown(wait=True, cancel_futures=True)
-    return result
-
-
-def _run_leased(
-    app: App, chosen: Sequence[SourceSpec], rows: Mapping[str, Mapping[str, Any]],
-    result: RunResult, pool: Executor | None, *, now: datetime,
-    progress: Callable[[SourceReport], None] | None, fetchers: Mapping[str, Fetcher] | None,
-    should_stop: Callable[[], bool] | None, due_only: bool, trigger: str,
-) -> None:
-    """Lease the chosen sources, fetch and store them, and always end the leases and the run."""
-    store = app.store
-    settings = app.config.settings
-    owner = lease_owner()
-    per_slot = max(1, -(-len(chosen) // max(1, settings.http_concurrency)))
-    until = now + timedelta(seconds=settings.http_deadline * (1 + per_slot) + LEASE_MARGIN_S)
-    leased = store.acquire_leases([s.id for s in chosen], owner, now, until,
-                                  due_by=now if due_only else None)
-    result.run_id = store.start_run(now, trigger)
-    run = _Run(app, owner, result, progress)
-    for spec in chosen:
-        if spec.id not in leased:
-            run.report(SourceReport(spec.id, "skipped", error="being collected by another process"
-                                    f" (lease until {rows.get(spec.id, {}).get('lease_until')})"))
-    by_kind: dict[str, list[Job]] = {}
-    fresh = store.source_states()  # with our leases: nobody else changes these rows now
-    for spec in chosen:
-        if spec.id in leased:
-            run.rows[spec.id] = fresh.get(spec.id, {})
-            by_kind.setdefault(spec.kind, []).append((spec, run.rows[spec.id]))
-    run.pool = pool
-    own = default_fetchers(app, [k for k in by_kind if not fetchers or k not in fetchers], pool)
-    try:
-        for kind, jobs in by_kind.items():
-            fetcher = (fetchers or {}).get(kind) or own.get(kind)
-            if fetcher is not None:
-                run.consume(_batches(fetcher, jobs), should_stop)
-            if should_stop is not None and should_stop():
-                break
-    finally:
-        run.finish()
-        for f in own.values():
-            _close(f)
-        store.release_leases(owner)
-        store.finish_run(result.run_id, app.now(), result.reports)
-
-
-class _Run:
+class RunSteps:
     """The per-source steps after a fetch, and the bookkeeping of one run."""
 
     def __init__(self, app: App, owner: str, result: RunResult,
@@ -289,7 +131,7 @@ class _Run:
         finally:
             if waiting:  # fetched before the stop, an error elsewhere or the end: store it
                 self._store_ready(waiting)
-            _close(batches)
+            close(batches)
 
     def _store_ready(self, ready: Sequence[Outcome]) -> None:
         started = time.monotonic()
@@ -401,37 +243,13 @@ class _Run:
         return self.last
 
 
-def _never_fetched(spec: SourceSpec, rows: Mapping[str, Mapping[str, Any]]) -> bool:
-    """A feed with no validators and no body hash yet: its answer will need parsing."""
-    row = rows.get(spec.id, {})
-    return spec.kind == "feed" and not any(row.get(k) for k in ("etag", "last_modified", "body_hash"))
-
-
 def _post_count(outcome: FetchResult | SourceError) -> int:
     if isinstance(outcome, FetchResult) and outcome.prepared is not None:
         return max(1, len(outcome.prepared[0]))
     return 1
 
 
-def _batches(fetcher: Fetcher, jobs: Sequence[Job]) -> Iterator[list[Outcome]]:
-    """The fetcher's results in batches: as many as are ready at once where the fetcher can
-    tell (``fetch_batches``, which also yields an empty batch when nothing arrived for
-    ``STORE_BATCH_S``, so waiting results are stored in time), else one at a time."""
-    batched = getattr(fetcher, "fetch_batches", None)
-    if batched is not None:
-        return cast(Iterator[list[Outcome]], batched(jobs, idle=STORE_BATCH_S))
-    return _one_by_one(fetcher.fetch_many(jobs))
-
-
-def _one_by_one(outcomes: Iterator[Outcome]) -> Iterator[list[Outcome]]:
-    try:
-        for outcome in outcomes:
-            yield [outcome]
-    finally:
-        _close(outcomes)
-
-
-def _close(thing: object) -> None:
+def close(thing: object) -> None:
     """Close a fetcher or a generator of results, if it can be closed."""
     close = getattr(thing, "close", None)
     if close is not None:
@@ -456,4 +274,4 @@ def _parse(value: Any) -> datetime | None:
     return parse_iso(value) if isinstance(value, str) else None
 
 
-__all__ = ["RunResult", "collect", "default_fetchers", "lease_owner"]
+__all__ = ["STORE_BATCH_POSTS", "STORE_BATCH_S", "RunResult", "RunSteps", "close"]
