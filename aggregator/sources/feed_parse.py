@@ -14,6 +14,7 @@ from __future__ import annotations
 import copy
 import functools
 import re
+import threading
 import time
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
@@ -138,14 +139,25 @@ def _buffered_text() -> None:
         drivers.insert(0, SAX_DRIVER)
 
 
+_tuning = threading.Lock()
+_tuned = False
+
+
 def tune_feedparser() -> None:
     """Apply the four speed-ups to this process's feedparser (once; later calls do nothing).
 
     One whose target a feedparser release has moved is skipped: parsing stays correct, only
-    slower, and ``tests/test_feeds_parse.py`` fails until this module follows the move."""
-    _memoize_base_joins()
-    _direct_dict_access()
-    _buffered_text()
+    slower, and ``tests/test_feeds_parse.py`` fails until this module follows the move.
+    Under a lock, so that threads parsing at once never wrap a function twice."""
+    global _tuned
+    if _tuned:
+        return
+    with _tuning:
+        if not _tuned:
+            _memoize_base_joins()
+            _direct_dict_access()
+            _buffered_text()
+            _tuned = True
 
 
 def _time(value: time.struct_time) -> str | None:
