@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import re
 import subprocess
 import sys
@@ -9,6 +10,7 @@ import time
 import urllib.request
 from pathlib import Path
 
+import pytest
 from click.testing import CliRunner
 from hypothesis import given
 from hypothesis import strategies as st
@@ -18,6 +20,7 @@ from aggregator.models import Media
 from aggregator.render import render_site
 from aggregator.render.cards import linkify, safe_url
 from tests.test_render_support import (
+    MISSION_FILES,
     X_SOURCE,
     hide,
     make_post,
@@ -69,6 +72,33 @@ def test_mission_page_shows_profile_and_newest_visible_posts_pinned_first(tmp_pa
     assert "<main" in html and "<header" in html and "<footer" in html
     assert 'datetime="2026-11-28T10:55:00Z"' in html  # post 1: 65 minutes before NOW
     assert "Last updated" in html
+
+
+def test_undated_figures_are_not_shown_as_a_date(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Where a source gives no date, the files say so in words ("undated (mission website)",
+    # "circa 2018"): the page shows those words, not "as of undated (mission website)".
+    unmik = copy.deepcopy(MISSION_FILES["UNMIK"])
+    unmik["profile"]["head"]["as_of"] = "undated mission page"
+    unmik["profile"]["figures"] = [
+        {**unmik["profile"]["figures"][0], "as_of": "undated (mission website)"},
+        {"label": "police", "value": "1,227", "as_of": "circa 2009",
+         "source_url": "https://unmik.unmissions.org/police"},
+        {"label": "military", "value": "40", "as_of": "2021-07",
+         "source_url": "https://unmik.unmissions.org/military"},
+    ]
+    monkeypatch.setitem(MISSION_FILES, "UNMIK", unmik)
+    app = make_test_app(tmp_path)
+    render_site(app)
+    html = _read(tmp_path, "missions/unmik/index.html")
+    assert "as of undated" not in html and "as of circa" not in html
+    assert "Peter N. Due (undated mission page)" in html
+    assert "(undated (mission website), <a" in html
+    assert "(circa 2009, <a" in html
+    assert "(as of 2021-07, <a" in html
+    french = _read(tmp_path, "fr/missions/unmik/index.html")
+    assert "(au 2021-07, <a" in french and "(circa 2009, <a" in french
 
 
 def test_feeds_are_linked_as_alternates(tmp_path: Path) -> None:

@@ -45,6 +45,7 @@ def make_env(templates_dir: Path | None = None) -> Environment:
         keep_trailing_newline=True,
     )
     env.globals["t"] = i18n.t
+    env.globals["as_of"] = i18n.as_of
     env.globals["mission_name"] = i18n.mission_name
     env.filters["absolute"] = cards.absolute
     env.filters["safe_url"] = cards.safe_url

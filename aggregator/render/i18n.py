@@ -134,6 +134,12 @@ def t(lang: str, key: str, **values: str) -> str:
     return text.format(**values) if values else text
 
 
+def as_of(lang: str, when: str) -> str:
+    """A figure's date as the page says it: "as of 2021-07", but words stay words
+    ("undated (mission website)", "circa 2018"), never "as of undated"."""
+    return f"{t(lang, 'as_of')} {when}" if when[:1].isdigit() else when
+
+
 def reason(tag: Tag, lang: str = "en") -> tuple[str, str]:
     """(label, matched words) explaining why a post is on a mission's page."""
     rules = RULES.get(lang, RULES["en"])
