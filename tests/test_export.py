@@ -109,6 +109,8 @@ def test_search_facets_flag(search_project: Path) -> None:
     code, _, err = run(search_project, "search", "abyei", "--facets")
     assert code == 0
     assert "3 posts match" in err and "mission: UNISFA 3, UNMISS 1" in err
+    code, _, err = run(search_project, "search", "Naqoura", "--facets")
+    assert code == 0 and err.startswith("1 post matches\n")
 
 
 def test_bad_query_exits_2_with_the_position(search_project: Path) -> None:

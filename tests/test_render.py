@@ -74,6 +74,16 @@ def test_mission_page_shows_profile_and_newest_visible_posts_pinned_first(tmp_pa
     assert "Last updated" in html
 
 
+def test_index_says_1_post_not_1_posts(tmp_path: Path) -> None:
+    app = make_test_app(tmp_path)
+    save(app, [make_post(1)])
+    render_site(app)
+    html = _read(tmp_path, "index.html")
+    assert "1 post ·" in html and "1 posts" not in html
+    fr = _read(tmp_path, "fr/index.html")
+    assert "1 publication ·" in fr and "1 publications" not in fr
+
+
 def test_undated_figures_are_not_shown_as_a_date(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -40,7 +40,7 @@ def test_search_facet_and_csv_download(chromium_path: str, server: str, tmp_path
         hits = page.locator("li.hit h2 a")
         assert hits.count() == 1
         assert hits.first.get_attribute("href") == "/post/unmiss-abyei-x"
-        assert page.get_by_role("status").inner_text().startswith("1 post match")
+        assert page.get_by_role("status").inner_text().startswith("1 post matches")
 
         with page.expect_download() as info:
             page.get_by_role("link", name="CSV").click()

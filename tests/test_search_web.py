@@ -47,7 +47,7 @@ def test_anonymous_search_hides_what_editors_hid(site: tuple[App, str]) -> None:
     assert "frame-ancestors 'none'" in headers["Content-Security-Policy"]
     assert "/post/unmiss-cholera" in body
     assert "unmiss-hidden" not in body and "unmiss-deleted" not in body
-    assert "1 post match" in body
+    assert "1 post matches" in body
 
 
 def test_signed_in_editor_sees_hidden_and_removed_posts_flagged(site: tuple[App, str]) -> None:
@@ -141,5 +141,5 @@ def test_cached_facets_never_cross_from_editors_to_visitors(site: tuple[App, str
         return b"".join(wsgi(environ, lambda s, h: None)).decode("utf-8")
 
     assert "3 posts match" in page(f"agg_editor={token}")
-    assert "1 post match" in page("")
+    assert "1 post matches" in page("")
     assert "3 posts match" in page(f"agg_editor={token}")

@@ -85,7 +85,7 @@ def _print_table(rows: list[dict[str, Any]]) -> None:
 
 
 def _print_facets(f: Facets) -> None:
-    click.echo(f"{f.total} posts match", err=True)
+    click.echo(f"{f.total:,} " + ("post matches" if f.total == 1 else "posts match"), err=True)
     for name in ("mission", "source", "lang"):
         counts = ", ".join(f"{v or '?'} {n}" for v, n in getattr(f, name)[:12])
         click.echo(f"  {name}: {counts}", err=True)
