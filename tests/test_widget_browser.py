@@ -74,7 +74,8 @@ def served(tmp_path: Path) -> Iterator[Served]:
         posts = [make_post(i, text=("A long post about the mission in Pristina and Mitrovica. " * 4) + "#UNMIK")
                  for i in range(1, 8)]
         posts.append(make_post(8, retweet=True, text="Reposted: #UNMIK marks a milestone"))
-        posts.append(make_post(9, language="ar", text="بعثة الأمم المتحدة في كوسوفو #UNMIK"))
+        posts.append(make_post(9, language="ar", text="بعثة الأمم المتحدة في كوسوفو #UNMIK",
+                               minutes_ago=3 * 365 * 24 * 60))  # three years old
         posts.append(make_post(10, media=[Media(url="https://cdn.example.org/p.jpg", alt="Patrol in Mitrovica",
                                                 local_path="media/aa/patrol.webp", width=600, height=300)]))
         _image(out / "media/aa/patrol.webp", (30, 90, 160))
@@ -205,6 +206,10 @@ def test_options_change_count_language_heading_and_filters(served: Served, brows
     assert page2.locator("li:not([hidden]).rt").count() == 0
     assert not page2.locator("img").first.is_visible()
     assert page2.locator("li:not([hidden])").count() == 9
+    # Ages read like the pages': "3 years ago", not "1,095 days ago"; never in the future.
+    ages = page2.locator("li:not([hidden]) time").all_inner_texts()
+    assert ages[-1].startswith("3 years ago"), ages[-1]
+    assert not any(a.startswith("in ") for a in ages), ages
 
 
 def test_links_open_outside_with_safe_rel(served: Served, browser: Browser) -> None:

@@ -15,7 +15,7 @@ d.querySelectorAll('a[href]').forEach(function(a){a.target='_blank'});
 var k=0;d.querySelectorAll('li').forEach(function(li){var ok=(rt||!li.classList.contains('rt'))&&(re||!li.classList.contains('re'))&&k<n;li.hidden=!ok;if(ok)k++});
 if(!k)d.getElementById('e').hidden=false;
 try{var rf=new Intl.RelativeTimeFormat(lang,{numeric:'auto'}),df=new Intl.DateTimeFormat(lang,{dateStyle:'medium',timeStyle:'short',timeZone:'UTC'});
-d.querySelectorAll('time').forEach(function(t){var x=new Date(t.getAttribute('datetime')),s=(x-Date.now())/1e3,a=Math.abs(s),u=a<3600?[60,'minute']:a<86400?[3600,'hour']:[86400,'day'];t.textContent=rf.format(Math.round(s/u[0]),u[1])+' · '+df.format(x)+' UTC'})}catch(e){}
+d.querySelectorAll('time').forEach(function(t){var x=new Date(t.getAttribute('datetime')),s=Math.min(0,(x-Date.now())/1e3),a=-s,u=a<3600?[60,'minute']:a<86400?[3600,'hour']:a<2592000?[86400,'day']:a<31536000?[2592000,'month']:[31536000,'year'];t.textContent=rf.format(Math.round(s/u[0]),u[1])+' · '+df.format(x)+' UTC'})}catch(e){}
 var o=q.get('origin');
 if(o&&/^https?:\/\/[^\/?#]+$/.test(o)&&parent!==window){var l=0,p=function(){var y=Math.ceil(h.getBoundingClientRect().height);if(y!==l){l=y;parent.postMessage({type:'aggregator:height',mission:h.dataset.m,height:y},o)}};
 if(window.ResizeObserver)new ResizeObserver(p).observe(d.body);window.addEventListener('load',p);p()}
