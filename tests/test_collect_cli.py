@@ -47,9 +47,9 @@ def test_collect_prints_a_summary_and_exits_0_even_when_a_source_fails(config: P
 
 def test_collect_one_mission_or_one_source(config: Path, server: FeedServer) -> None:
     code, out, _ = run(config, "collect", "--mission", "unmik", "--no-render")
-    assert code == 0 and out.startswith("1 sources (1 ok): 2 new posts")
+    assert code == 0 and out.startswith("1 source (1 ok): 2 new posts")
     code, out, _ = run(config, "collect", "--source", server.url("/general.xml"), "--no-render")
-    assert code == 0 and out.startswith("1 sources (1 ok): 1 new posts")
+    assert code == 0 and out.startswith("1 source (1 ok): 1 new post,")
     assert server.hits("/broken.xml") == []
 
 

@@ -57,9 +57,15 @@ class RunResult:
             counts[r.outcome] = counts.get(r.outcome, 0) + 1
         parts = ", ".join(f"{n} {o.replace('_', ' ')}" for o, n in sorted(counts.items()))
         return (
-            f"{len(self.reports)} sources ({parts or 'none'}): {self.posts_added} new posts,"
-            f" {self.posts_updated} updated, {len(self.missions_changed)} missions changed"
+            f"{_n(len(self.reports), 'source')} ({parts or 'none'}):"
+            f" {_n(self.posts_added, 'new post')}, {self.posts_updated} updated,"
+            f" {_n(len(self.missions_changed), 'mission')} changed"
         )
+
+
+def _n(count: int, noun: str) -> str:
+    """"1 source", "2 sources": the summary is read by people, in logs and terminals."""
+    return f"{count} {noun}" if count == 1 else f"{count} {noun}s"
 
 
 class RunSteps:
