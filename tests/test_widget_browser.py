@@ -200,6 +200,14 @@ def test_options_change_count_language_heading_and_filters(served: Served, brows
     assert frame.locator("li:not([hidden]) a[data-i=original]").first.inner_text() == "Voir l’original"
     assert frame.locator("li:not([hidden]) .w").first.is_visible()
     assert "Classé ici car" in frame.locator("li:not([hidden]) .w").first.inner_text()
+    # French quotation marks take narrow no-break spaces inside: « UNMIK », in the widget and
+    # on the French pages.
+    quotes = frame.locator("li:not([hidden]) .w q").first.evaluate("q => getComputedStyle(q).quotes")
+    assert "\u00ab\u202f" in quotes and "\u202f\u00bb" in quotes, quotes
+    french = browser.new_page()
+    french.goto(f"{served.site}/fr/missions/unmik/index.html")
+    quotes = french.locator("p.why q").first.evaluate("q => getComputedStyle(q).quotes")
+    assert "\u00ab\u202f" in quotes and "\u202f\u00bb" in quotes, quotes
     assert handle.get_attribute("title") == "Publications : UNMIK"
     page2 = browser.new_page()
     page2.goto(f"{served.site}/widget/unmik.html?posts=50&retweets=0&media=0")
