@@ -143,3 +143,23 @@ def test_cached_facets_never_cross_from_editors_to_visitors(site: tuple[App, str
     assert "3 posts match" in page(f"agg_editor={token}")
     assert "1 post matches" in page("")
     assert "3 posts match" in page(f"agg_editor={token}")
+
+
+def test_histogram_shows_time_to_scale() -> None:
+    # One month of results is one narrow bar, not a banner across the page...
+    one = web_search.histogram([("2026-11", 4)])
+    assert len(one["bars"]) == 1 and one["bars"][0]["w"] <= one["width"] / 12
+    # ...and months without a match are there as empty bars, so the axis is time.
+    gappy = web_search.histogram([("2023-11", 3), ("2024-02", 1)])
+    assert [(b["month"], b["n"]) for b in gappy["bars"]] == [
+        ("2023-11", 3), ("2023-12", 0), ("2024-01", 0), ("2024-02", 1)]
+    assert [b["h"] for b in gappy["bars"]][1:3] == [0, 0]
+    assert gappy["bars"][3]["x"] > gappy["bars"][0]["x"]
+    # Posts with no usable date (an empty month) do not break it.
+    assert [b["month"] for b in web_search.histogram([("", 2), ("2025-01", 1)])["bars"]] == ["2025-01"]
+
+
+def test_a_hit_lists_its_missions_apart(site: tuple[App, str]) -> None:
+    app, _ = site
+    _, _, body = get(app, "/search", {"q": "clashes"})  # UNMISS's post, also about UNISFA
+    assert '<span class="mission">UNISFA</span>, <span class="mission">UNMISS</span>' in body

@@ -9,6 +9,7 @@ cursor with another request.
 
 from __future__ import annotations
 
+import re
 import threading
 import time
 from collections import OrderedDict
@@ -48,17 +49,38 @@ def segments(text: str) -> list[tuple[str, bool]]:
 
 
 def histogram(months: list[tuple[str, int]], width: int = 600, height: int = 80) -> dict[str, Any]:
-    """Bars for the month facet, as plain numbers for an inline SVG (no inline styles)."""
-    if not months:
+    """Bars for the month facet, as plain numbers for an inline SVG (no inline styles).
+
+    The axis is time: months without a match between the first and the last are empty bars,
+    and a bar is never wider than a twelfth of the chart (one month is not a banner)."""
+    counts = {m: n for m, n in months if _MONTH.fullmatch(m or "")}
+    if not counts:
         return {"bars": [], "width": width, "height": height}
-    top = max(n for _, n in months)
-    step = width / len(months)
+    series = _every_month(min(counts), max(counts))
+    if len(series) > width:  # a stray date decades off: keep the months that have posts
+        series = sorted(counts)
+    top = max(counts.values())
+    step = width / max(len(series), 12)
     bars: list[dict[str, Any]] = []
-    for i, (month, n) in enumerate(months):
-        h = max(round(n / top * (height - 2), 2), 1)
+    for i, month in enumerate(series):
+        n = counts.get(month, 0)
+        h = max(round(n / top * (height - 2), 2), 1) if n else 0
         bars.append({"x": round(i * step, 2), "w": max(round(step - 1, 2), 1), "h": h,
                      "y": round(height - h, 2), "month": month, "n": n})
     return {"bars": bars, "width": width, "height": height}
+
+
+_MONTH = re.compile(r"\d{4}-(0[1-9]|1[0-2])")
+
+
+def _every_month(first: str, last: str) -> list[str]:
+    """"2023-11", "2024-02" -> every month from the one to the other."""
+    year, month = int(first[:4]), int(first[5:])
+    out: list[str] = []
+    while (key := f"{year:04d}-{month:02d}") <= last:
+        out.append(key)
+        year, month = (year + 1, 1) if month == 12 else (year, month + 1)
+    return out
 
 
 class FacetCache:
