@@ -163,3 +163,11 @@ def test_a_hit_lists_its_missions_apart(site: tuple[App, str]) -> None:
     app, _ = site
     _, _, body = get(app, "/search", {"q": "clashes"})  # UNMISS's post, also about UNISFA
     assert '<span class="mission">UNISFA</span>, <span class="mission">UNMISS</span>' in body
+
+
+def test_a_post_page_says_why_it_belongs_to_each_mission(site: tuple[App, str]) -> None:
+    app, _ = site
+    status, _, body = get(app, "/post/unmiss-abyei-x")
+    assert status == "200 OK"
+    for mission in ("UNISFA", "UNMISS"):
+        assert f'mission%3A{mission}">{mission}</a> <span class="why">(tagged because ' in body

@@ -19,6 +19,7 @@ from urllib.parse import parse_qs, urlencode
 
 from aggregator import archive, search
 from aggregator.errors import QuerySyntaxError, UsageError
+from aggregator.render.i18n import reason
 from aggregator.store import Store
 from aggregator.store.search import MARK_CLOSE, MARK_OPEN, Facets, Sort
 from aggregator.web import Request, Response, Route
@@ -229,9 +230,11 @@ class Pages:
         with self.store() as store:
             row = store.search_post(post_id)
             names = store.source_names()
+            tags = store.tags_of(post_id) if row is not None else []
         if row is None or (editor is None and (row["hidden"] or row["availability"] != "available")):
             return self.html("search/post.html", "404 Not Found", row=None, editor=editor)
         row["missions_list"] = (row.get("missions") or "").split()
+        row["reasons"] = [(tag.mission, *reason(tag)) for tag in tags]  # why each mission
         row["source_name"] = names.get(row["source_id"], row["source_id"])
         return self.html("search/post.html", row=row, editor=editor)
 
