@@ -88,6 +88,8 @@ def test_signed_in_editor_sees_the_queue_and_can_hide(app: App, call: Call) -> N
     status, headers, body = call("GET", "/moderation/?mission=UNMIK", cookies=cookies)
     assert status.startswith("200")
     assert "A Kosovo post" in body and "Signed in as <strong>ana</strong>" in body
+    # Why the post is there, in the words the public pages use.
+    assert re.search(r"<strong>UNMIK</strong>: tagged because it (names|uses the hashtag|comes from)", body)
     assert headers["cache-control"] == ["no-store, private"]
     form = {"csrf": csrf, "post_id": "p1", "action": "hide", "note": "off topic", "mission": "UNMIK"}
     status, headers, _ = call("POST", "/moderation/act", form=form, cookies=cookies)

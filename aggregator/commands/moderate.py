@@ -55,7 +55,7 @@ def _print_queue(rows: list[dict[str, Any]], as_json: bool) -> None:
         if not row.get("reviewed"):
             flags.append("new")
         missions = ",".join(
-            t["mission"] + ("*" if t["decided_by"] == "editor" else "") for t in row["tags"]
+            t.mission + ("*" if t.decided_by == "editor" else "") for t in row["tags"]
         ) or "-"
         click.echo(f"{row['id']}\t{row['sort_at']}\t{missions}\t{' '.join(flags) or '-'}\t{_excerpt(row)}")
 

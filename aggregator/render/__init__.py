@@ -46,6 +46,7 @@ def make_env(templates_dir: Path | None = None) -> Environment:
     )
     env.globals["t"] = i18n.t
     env.globals["as_of"] = i18n.as_of
+    env.globals["reason"] = i18n.reason
     env.globals["mission_name"] = i18n.mission_name
     env.filters["absolute"] = cards.absolute
     env.filters["safe_url"] = cards.safe_url

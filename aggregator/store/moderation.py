@@ -134,19 +134,11 @@ class ModerationMixin:
         cursor = self.db.execute(sql, [*params, limit])
         cols = [d[0] for d in cursor.description]
         rows = [_decode(dict(zip(cols, r, strict=True))) for r in cursor.fetchall()]
+        tags = self.tags_by_post([row["id"] for row in rows])  # type: ignore[attr-defined]
         for row in rows:
-            row["tags"] = self._tag_rows(row["id"])
+            row["tags"] = tags[row["id"]]
             row["decisions"] = self.tag_decisions(row["id"])
         return rows
-
-    def _tag_rows(self, post_id: str) -> list[dict[str, Any]]:
-        return list(
-            self.db.query(
-                "SELECT mission, rule, matched, decided_by FROM post_tags WHERE post_id = ?"
-                " ORDER BY mission",
-                [post_id],
-            )
-        )
 
     def tag_decisions(self, post_id: str) -> list[dict[str, Any]]:
         return list(
