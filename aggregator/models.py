@@ -60,6 +60,11 @@ def raw_json(entry: Mapping[str, Any]) -> str:
     return text
 
 
+def counted(count: int, noun: str) -> str:
+    """"1 post", "1,204 posts": a count as people read it in messages and logs."""
+    return f"{count:,} {noun}" if count == 1 else f"{count:,} {noun}s"
+
+
 def parse_iso(text: str | None) -> datetime | None:
     """Inverse of :func:`iso` (also accepts ``+00:00`` offsets and fractions)."""
     if not text:

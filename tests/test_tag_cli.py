@@ -34,7 +34,7 @@ def test_tag_reads_stdin_and_writes_one_json_line_per_input() -> None:
     assert out[0]["missions"] == ["UNMISS"] and out[0]["reasons"] == ["UNMISS: names UNMISS"]
     assert out[1] == {"id": "b", "missions": [], "reasons": []}
     assert out[2]["missions"] == ["MINUSTAH"]
-    assert "tagged 3 item(s)" in result.stderr
+    assert "tagged 3 items with 18 missions" in result.stderr
 
 
 def test_tag_rejects_a_line_that_is_not_json() -> None:

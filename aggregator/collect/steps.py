@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from aggregator import schedule
 from aggregator.errors import SourceError, StoreError
-from aggregator.models import FetchResult, SourceReport, SourceSpec, parse_iso
+from aggregator.models import FetchResult, SourceReport, SourceSpec, counted, parse_iso
 from aggregator.prepare import Prepared, prepare_posts
 from aggregator.sources import Outcome
 
@@ -57,15 +57,10 @@ class RunResult:
             counts[r.outcome] = counts.get(r.outcome, 0) + 1
         parts = ", ".join(f"{n} {o.replace('_', ' ')}" for o, n in sorted(counts.items()))
         return (
-            f"{_n(len(self.reports), 'source')} ({parts or 'none'}):"
-            f" {_n(self.posts_added, 'new post')}, {self.posts_updated} updated,"
-            f" {_n(len(self.missions_changed), 'mission')} changed"
+            f"{counted(len(self.reports), 'source')} ({parts or 'none'}):"
+            f" {counted(self.posts_added, 'new post')}, {self.posts_updated} updated,"
+            f" {counted(len(self.missions_changed), 'mission')} changed"
         )
-
-
-def _n(count: int, noun: str) -> str:
-    """"1 source", "2 sources": the summary is read by people, in logs and terminals."""
-    return f"{count} {noun}" if count == 1 else f"{count} {noun}s"
 
 
 class RunSteps:

@@ -23,6 +23,7 @@ import click
 from aggregator.app import make_app
 from aggregator.cli import Context, cli, pass_ctx
 from aggregator.errors import UsageError
+from aggregator.models import counted
 
 
 class _FeedHandler(http.server.SimpleHTTPRequestHandler):
@@ -97,11 +98,12 @@ def demo(ctx: Context, no_serve: bool, feeds_dir: Path | None) -> None:
             result = collect(app)
         failed = [r for r in result.reports if r.outcome == "error"]
         added = sum(r.posts_added for r in result.reports)
-        click.echo(f"collected {len(result.reports)} sources: {added} new posts, {len(failed)} failed")
+        click.echo(f"collected {counted(len(result.reports), 'source')}:"
+                   f" {counted(added, 'new post')}, {len(failed)} failed")
         for report in failed:
             click.echo(f"  {report.source_id}: {report.error}", err=True)
         written = render_site(app)
-        click.echo(f"rendered {len(written)} files into {config.output_path}")
+        click.echo(f"rendered {counted(len(written), 'file')} into {config.output_path}")
         if no_serve:
             return
         from aggregator.web import serve

@@ -16,7 +16,7 @@ from aggregator.digest.lists import DigestList, get_list
 from aggregator.errors import DeliveryError, UsageError
 from aggregator.mailer import SmtpSender, valid_address
 from aggregator.mailer import secret_key as _secret_key
-from aggregator.models import utc
+from aggregator.models import counted, utc
 
 
 @cli.group()
@@ -66,7 +66,7 @@ def send(ctx: Context, list_name: str, dry_run: bool, to: str | None, out: Path)
         click.echo(f"{dl.name}: nothing new since the last digest; nothing sent")
         return
     click.echo(
-        f"{dl.name}: {result.status}; {result.posts} posts; {result.sent} sent"
+        f"{dl.name}: {result.status}; {counted(result.posts, 'post')}; {result.sent} sent"
         f" ({result.resent_in_flight} resent after an interruption), {len(result.failed)} failed,"
         f" {len(result.deferred)} deferred, {result.pending} not yet served"
     )
@@ -93,14 +93,14 @@ def _preview_send(
             return
         with SmtpSender(app.config.settings, app.env) as smtp:
             smtp.send(msg, dl.sender, to)
-        click.echo(f"sent one preview of {dl.name} ({rendered.posts} posts) to {to}")
+        click.echo(f"sent one preview of {dl.name} ({counted(rendered.posts, 'post')}) to {to}")
         return
     recipients = [r["email"] for r in app.store.subscribers(dl.name)] or list(dl.seed_subscribers)
     for email in recipients:
         _write_eml(out / dl.name / f"{_safe(email)}.eml", composer.message(email))
     click.echo(
-        f"{dl.name}: {rendered.posts} posts since {start:%Y-%m-%d %H:%M} UTC;"
-        f" wrote {len(recipients)} message(s) to {out / dl.name} (nothing sent)"
+        f"{dl.name}: {counted(rendered.posts, 'post')} since {start:%Y-%m-%d %H:%M} UTC;"
+        f" wrote {counted(len(recipients), 'message')} to {out / dl.name} (nothing sent)"
     )
 
 
@@ -135,7 +135,7 @@ def preview_cmd(ctx: Context, list_name: str, date: datetime | None, out: Path |
     target = out or Path("outbox") / f"{_safe(dl.name)}.html"
     write_atomic(target, html)
     click.echo(
-        f"{target} ({rendered.posts} posts collected {start:%Y-%m-%d %H:%M}"
+        f"{target} ({counted(rendered.posts, 'post')} collected {start:%Y-%m-%d %H:%M}"
         f" to {end:%Y-%m-%d %H:%M} UTC)"
     )
 

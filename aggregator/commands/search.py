@@ -26,6 +26,7 @@ from aggregator import archive, search
 from aggregator.app import App, make_app
 from aggregator.cli import Context, cli, pass_ctx
 from aggregator.errors import UsageError
+from aggregator.models import counted
 from aggregator.store.schema import DESCRIPTIONS
 from aggregator.store.search import MARK_CLOSE, MARK_OPEN, Facets, Sort
 
@@ -85,7 +86,7 @@ def _print_table(rows: list[dict[str, Any]]) -> None:
 
 
 def _print_facets(f: Facets) -> None:
-    click.echo(f"{f.total:,} " + ("post matches" if f.total == 1 else "posts match"), err=True)
+    click.echo(counted(f.total, "post") + (" matches" if f.total == 1 else " match"), err=True)
     for name in ("mission", "source", "lang"):
         counts = ", ".join(f"{v or '?'} {n}" for v, n in getattr(f, name)[:12])
         click.echo(f"  {name}: {counts}", err=True)
@@ -129,7 +130,7 @@ def search_command(
         records = (archive.record(r, base_url=base, sources=sources) for r in rows)
         n = archive.write_records(records, sys.stdout, fmt, [f for f, _ in archive.FIELDS])
         sys.stdout.flush()
-        click.echo(f"{n} posts", err=True)
+        click.echo(counted(n, "post"), err=True)
 
 
 @cli.command("export")
@@ -168,7 +169,7 @@ def export_command(
         with _output(out) as fh:
             n = archive.write_records(records, fh, fmt, fields)
         if out is None:
-            click.echo(f"{n} posts (no README: pass --out FILE to get one)", err=True)
+            click.echo(f"{counted(n, 'post')} (no README: pass --out FILE to get one)", err=True)
             return
         text = archive.readme(
             query=full_query or "(everything)", fmt=fmt, data_file=out.name,
@@ -178,7 +179,7 @@ def export_command(
         )
         readme = out.with_name(out.name + ".README.md")
         readme.write_text(text, encoding="utf-8")
-        click.echo(f"{n} posts -> {out} (fields and provenance: {readme})", err=True)
+        click.echo(f"{counted(n, 'post')} -> {out} (fields and provenance: {readme})", err=True)
 
 
 def _export_command(
@@ -202,7 +203,7 @@ def backup_command(ctx: Context, path: Path) -> None:
     with make_app(ctx.config, readonly=True) as app:
         counts = app.store.backup_to(path)
     click.echo(
-        f"backup: {path} ({counts['posts']} posts, {counts['tables']} tables, "
+        f"backup: {path} ({counted(counts['posts'], 'post')}, {counts['tables']} tables, "
         f"{counts['bytes']} bytes; integrity ok)"
     )
 

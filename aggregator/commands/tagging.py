@@ -17,7 +17,7 @@ import click
 
 from aggregator.cli import Context, cli, pass_ctx
 from aggregator.errors import UsageError
-from aggregator.models import Tag, parse_iso
+from aggregator.models import Tag, counted, parse_iso
 from aggregator.tag import Tagger
 from aggregator.tag.rules import normalize
 
@@ -71,7 +71,8 @@ def tag_command(ctx: Context, jsonl: IO[str]) -> None:
                "reasons": [_reason(t) for t in tags]}
         click.echo(json.dumps(out, ensure_ascii=False))
         count += 1
-    click.echo(f"tagged {count} item(s) with {len(tagger.missions)} missions", err=True)
+    missions = counted(len(tagger.missions), "mission")
+    click.echo(f"tagged {counted(count, 'item')} with {missions}", err=True)
 
 
 # --- evaluation ---------------------------------------------------------------------------
@@ -209,7 +210,7 @@ def retag_command(ctx: Context, dry_run: bool, batch_size: int) -> None:
     with make_app(ctx.config) as app:
         result = retag(app, dry_run=dry_run, batch_size=batch_size)
     verb = "would change" if dry_run else "changed"
-    click.echo(f"{result.posts} posts read; {result.posts_changed} {verb}")
+    click.echo(f"{counted(result.posts, 'post')} read; {result.posts_changed} {verb}")
     for mission in sorted(result.gains.keys() | result.losses.keys()):
         click.echo(f"{mission}: +{result.gains.get(mission, 0)} -{result.losses.get(mission, 0)}")
         for change in result.examples.get(mission, []):
