@@ -105,8 +105,6 @@ class Reading:
             self.topics.append(cue.label)
         elif cue.kind == "elsewhere":
             self.elsewhere.append(cue.label)
-        elif cue.kind == "lookalike":
-            self.lookalikes.append(cue.label)
         elif cue.kind == "un":
             self.un.append(cue.label)
         elif cue.kind == "force":
