@@ -233,7 +233,6 @@ class Pages:
             tags = store.tags_of(post_id) if row is not None else []
         if row is None or (editor is None and (row["hidden"] or row["availability"] != "available")):
             return self.html("search/post.html", "404 Not Found", row=None, editor=editor)
-        row["missions_list"] = (row.get("missions") or "").split()
         row["reasons"] = [(tag.mission, *reason(tag)) for tag in tags]  # why each mission
         row["source_name"] = names.get(row["source_id"], row["source_id"])
         return self.html("search/post.html", row=row, editor=editor)
