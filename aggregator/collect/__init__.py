@@ -52,8 +52,17 @@ def _alive(pid: int) -> bool:
     return True
 
 
+def _dead_here(owner: str, host: str) -> bool:
+    """Does ``host:pid:nonce`` name a process on this host that no longer exists?"""
+    parts = owner.rsplit(":", 2)
+    if len(parts) != 3 or parts[0] != host or not parts[1].isdigit():
+        return False
+    return not _alive(int(parts[1]))
+
+
 def release_dead_leases(app: App) -> list[str]:
-    """Drop leases held by processes on this host that no longer exist (killed, crashed).
+    """Drop leases held by processes on this host that no longer exist (killed, crashed),
+    and close the runs they left unfinished (marked interrupted, with what they stored).
 
     A lease names ``host:pid:nonce``; without this, a source leased by a collector killed
     with -9 would wait for the lease to expire before anyone collects it again.
@@ -61,13 +70,16 @@ def release_dead_leases(app: App) -> list[str]:
     host = socket.gethostname()
     released = []
     for owner in app.store.lease_owners():
-        parts = owner.rsplit(":", 2)
-        if len(parts) != 3 or parts[0] != host or not parts[1].isdigit():
-            continue
-        if not _alive(int(parts[1])):
+        if _dead_here(owner, host):
             app.store.release_leases(owner)
             released.append(owner)
             log.info("released the leases of %s, a process that is gone", owner)
+    for run_id, run_owner in app.store.unfinished_runs():
+        # a run from before runs had owners cannot be running this code: it is closed too
+        if run_owner is None or _dead_here(run_owner, host):
+            app.store.close_interrupted_run(run_id, app.now())
+            log.info("run %s was interrupted (its process %s is gone): closed", run_id,
+                     run_owner or "unknown")
     return released
 
 
@@ -104,6 +116,9 @@ def _select(app: App, only: Sequence[SourceSpec] | None, due_only: bool, now: da
             row.get("state") != "gone" or only is not None
         ):
             chosen.append(spec)
+    # Least recently tried first (never tried before all): repeated short runs, such as a
+    # cron job with a timeout, reach every source in turn, not always the same first ones.
+    chosen.sort(key=lambda s: str(rows.get(s.id, {}).get("last_attempt_at") or ""))
     return chosen
 
 
@@ -158,7 +173,7 @@ def _run_leased(
     until = now + timedelta(seconds=settings.http_deadline * (1 + per_slot) + LEASE_MARGIN_S)
     leased = store.acquire_leases([s.id for s in chosen], owner, now, until,
                                   due_by=now if due_only else None)
-    result.run_id = store.start_run(now, trigger)
+    result.run_id = store.start_run(now, trigger, owner)
     run = RunSteps(app, owner, result, progress)
     for spec in chosen:
         if spec.id not in leased:

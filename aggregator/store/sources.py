@@ -178,11 +178,38 @@ class SourcesMixin:
 
     # --- runs ------------------------------------------------------------------------
 
-    def start_run(self, started_at: datetime, trigger: str = "collect") -> int:
+    def start_run(self, started_at: datetime, trigger: str = "collect",
+                  owner: str | None = None) -> int:
         with self.db.atomic():
             table = self.db.table("runs")
-            table.insert({"started_at": iso(started_at), "trigger": trigger})
+            table.insert({"started_at": iso(started_at), "trigger": trigger, "owner": owner})
             return int(table.last_pk or 0)
+
+    def unfinished_runs(self) -> list[tuple[int, str | None]]:
+        """(id, owner) of every run that has no finish time and was not closed since."""
+        return [(int(r[0]), r[1]) for r in self.db.execute(
+            "SELECT id, owner FROM runs WHERE finished_at IS NULL AND interrupted_at IS NULL"
+        ).fetchall()]
+
+    def close_interrupted_run(self, run_id: int, now: datetime) -> None:
+        """Close a run whose process died: its totals are what its sources stored (their
+        events were committed with their posts); it ends at its last stored source."""
+        with self.db.atomic():
+            rows = self.db.execute(
+                "SELECT outcome, COUNT(*), SUM(posts_added), SUM(posts_updated), MAX(at)"
+                " FROM source_events WHERE run_id = ? GROUP BY outcome", [run_id]
+            ).fetchall()
+            outcomes = {str(r[0]): int(r[1]) for r in rows}
+            last = max((str(r[4]) for r in rows), default=None)
+            self.db.execute(
+                "UPDATE runs SET finished_at = COALESCE(?, started_at), interrupted_at = ?,"
+                " sources_total = ?, sources_failed = ?, posts_added = ?, posts_updated = ?,"
+                " summary = ? WHERE id = ? AND finished_at IS NULL",
+                [last, iso(now), sum(outcomes.values()), outcomes.get("error", 0),
+                 sum(int(r[2] or 0) for r in rows), sum(int(r[3] or 0) for r in rows),
+                 json.dumps({"outcomes": outcomes, "interrupted": True}, sort_keys=True),
+                 run_id],
+            )
 
     def record_event(self, run_id: int | None, report: SourceReport, at: datetime) -> None:
         with self.db.atomic():
