@@ -143,6 +143,10 @@ def _check_values(s: Settings, file: str, problems: list[ConfigProblem]) -> None
         problems.append(
             ConfigProblem(file, "http", "concurrency and per_host_limit must be at least 1", None)
         )
+    if s.serve_threads < 1 or s.serve_connection_limit < 1:
+        problems.append(
+            ConfigProblem(file, "serve", "threads and connection_limit must be at least 1", None)
+        )
     if s.min_interval_minutes > s.max_interval_minutes:
         problems.append(
             ConfigProblem(file, "min_interval_minutes", "is larger than max_interval_minutes", None)

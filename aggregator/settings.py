@@ -97,6 +97,10 @@ class Settings:
     ops_sender: str = _s("", "From address of ops alerts (empty: aggregator@<ops domain>)")
     serve_host: str = _s("127.0.0.1", "address `aggregator serve` listens on")
     serve_port: int = _s(8000, "port `aggregator serve` listens on")
+    serve_threads: int = _s(8, "threads of `aggregator serve` that answer requests at the same time")
+    serve_connection_limit: int = _s(
+        500, "open connections `aggregator serve` accepts; more wait in the listen backlog"
+    )
     editor_session_hours: float = _s(
         12.0, "hours an editor stays signed in to the moderation page (sign-out ends it sooner)"
     )

@@ -101,4 +101,4 @@ def test_runs_cut_short_start_with_the_least_recently_collected_sources(
             fetched.append(fetcher.fetched)
             time.sleep(1.01)  # attempt times are stored to the second
     assert [len(run) for run in fetched] == [2, 2, 2]
-    assert sorted(sum(fetched, [])) == sorted(f"feed:{u}" for u in urls), fetched
+    assert sorted(i for run in fetched for i in run) == sorted(f"feed:{u}" for u in urls), fetched

@@ -2,12 +2,21 @@
 
 from __future__ import annotations
 
+import logging
 import mimetypes
+from typing import TYPE_CHECKING
 
 import click
 
-from aggregator.app import make_app
+from aggregator.app import App, make_app
 from aggregator.cli import Context, cli, pass_ctx
+from aggregator.logs import configure, log_event
+from aggregator.web.server import serve_until_stopped
+
+if TYPE_CHECKING:
+    from aggregator.web.server import Server
+
+log = logging.getLogger("aggregator.web")
 
 
 @cli.command()
@@ -32,25 +41,43 @@ def render(ctx: Context, missions: tuple[str, ...], fetch_media: bool) -> None:
 
 
 @cli.command()
-@click.option("--host", default=None, help="Address to listen on (default: serve_host, loopback).")
-@click.option("--port", type=int, default=None, help="Port (default: serve_port).")
+@click.option("--host", default=None, help="Address to listen on (default: serve.host, loopback).")
+@click.option("--port", type=click.IntRange(0, 65535), default=None,
+              help="Port (default: serve.port); 0 picks a free one.")
 @pass_ctx
 def serve(ctx: Context, host: str | None, port: int | None) -> None:
-    """Serve output/ and the dynamic routes over HTTP until interrupted."""
+    """Serve output/ and the dynamic routes over HTTP until SIGTERM or Ctrl-C.
+
+    A production server (waitress): serve.threads threads, up to serve.connection_limit
+    connections, one access-log line per request. A stop lets requests in progress finish.
+    """
+    settings = ctx.config.settings
+    configure(settings.log_format, settings.log_level)
+    host = host or settings.serve_host
+    port = settings.serve_port if port is None else port
+    with make_app(ctx.config) as app:
+        server = start_server(app, host, port)
+        serve_until_stopped(server, lambda: announce(app, server))
+
+
+def start_server(app: App, host: str, port: int) -> Server:
+    """Bind the site's server; warn when unsubscribe links cannot be checked."""
     from aggregator.web import serve as make_server
 
     # The feeds' own types, so a browser or reader fetching them from `serve` gets them right.
     mimetypes.add_type("application/rss+xml", ".rss")
     mimetypes.add_type("application/atom+xml", ".xml")
-    settings = ctx.config.settings
-    host = host or settings.serve_host
-    port = settings.serve_port if port is None else port
-    with make_app(ctx.config) as app:
-        server = make_server(app, host, port)
-        click.echo(f"serving {ctx.config.output_path} on http://{host}:{server.server_port}/ (Ctrl+C stops)")
-        try:
-            server.serve_forever()
-        except KeyboardInterrupt:
-            pass
-        finally:
-            server.server_close()
+    server = make_server(app, host, port)
+    secret = app.config.settings.secret_env
+    if len(app.env.get(secret, "")) < 16:
+        log_event(log, f"{secret} is not set (or shorter than 16 characters): the unsubscribe"
+                  " page cannot check any link and refuses every request; set it to the key"
+                  " `digest send` signs with", level=logging.WARNING, variable=secret)
+    return server
+
+
+def announce(app: App, server: Server) -> None:
+    host, port = server.server_address
+    click.echo(f"serving {app.config.output_path} on http://{host}:{port}/"
+               f" ({app.config.settings.serve_threads} threads; Ctrl-C or SIGTERM stops)",
+               err=True)

@@ -2,8 +2,8 @@
 
 Each area adds routes in its own module (``web/<area>.py`` exposing
 ``routes(app) -> list[Route]``); anything no route claims is served from ``output/``.
-The same callable runs under ``wsgiref`` for ``aggregator serve`` and under any WSGI server
-in production.
+``serve`` runs the same callable on waitress (``web/server.py``), for ``aggregator serve``,
+``aggregator demo`` and the browser tests; any other WSGI server can run ``make_wsgi(app)``.
 """
 
 from __future__ import annotations
@@ -12,16 +12,15 @@ import importlib
 import mimetypes
 import pkgutil
 import re
-import socketserver
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote
-from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
 if TYPE_CHECKING:
     from aggregator.app import App
+    from aggregator.web.server import Server
 
 Environ = dict[str, Any]
 StartResponse = Callable[..., Any]
@@ -124,17 +123,13 @@ def make_wsgi(app: App) -> Callable[[Environ, StartResponse], Iterable[bytes]]:
     return wsgi
 
 
-class _ThreadingServer(socketserver.ThreadingMixIn, WSGIServer):
-    daemon_threads = True
+def serve(app: App, host: str, port: int) -> Server:
+    """A waitress server bound to ``host:port`` (0: a free one); call ``serve_forever()``.
 
+    A port in use is a :class:`~aggregator.errors.UsageError` naming ``--port``.
+    """
+    from aggregator.web.server import Server
 
-class _QuietHandler(WSGIRequestHandler):
-    def log_message(self, format: str, *args: Any) -> None:
-        pass
-
-
-def serve(app: App, host: str, port: int) -> WSGIServer:
-    """A threaded server bound to ``host:port``; call ``serve_forever()`` on it."""
-    return make_server(
-        host, port, make_wsgi(app), server_class=_ThreadingServer, handler_class=_QuietHandler
-    )
+    settings = app.config.settings
+    return Server(make_wsgi(app), host, port, threads=settings.serve_threads,
+                  connection_limit=settings.serve_connection_limit)
