@@ -178,8 +178,7 @@ class Pages:
 
     def _facets(self, query: str, sort: str, f: Facets, names: dict[str, str]) -> list[dict[str, Any]]:
         def link(key: str, value: str) -> str:
-            quoted = f'"{value}"' if " " in value or not value else value
-            return f"/search?{urlencode({'q': f'{query} {key}:{quoted}'.strip(), 'sort': sort})}"
+            return f"/search?{urlencode({'q': search.narrow(query, key, value), 'sort': sort})}"
 
         groups = [("Mission", "mission", f.mission, {}), ("Source", "source", f.source[:15], names),
                   ("Language", "lang", [(v, n) for v, n in f.lang if v][:10], {})]
