@@ -85,12 +85,16 @@ def _print_table(rows: list[dict[str, Any]]) -> None:
         click.echo(f"    {row['id']}  {row.get('url') or ''}")
 
 
-def _print_facets(f: Facets) -> None:
+def _print_facets(f: Facets, names: dict[str, str]) -> None:
+    """The counts the search page shows, in its words: sources by name, no empty lines."""
     click.echo(counted(f.total, "post") + (" matches" if f.total == 1 else " match"), err=True)
-    for name in ("mission", "source", "lang"):
-        counts = ", ".join(f"{v or '?'} {n}" for v, n in getattr(f, name)[:12])
-        click.echo(f"  {name}: {counts}", err=True)
-    click.echo("  month: " + ", ".join(f"{v} {n}" for v, n in f.month), err=True)
+    for name in ("mission", "source", "lang", "month"):
+        values = getattr(f, name) if name == "month" else getattr(f, name)[:12]
+        if name == "source":
+            values = [(names.get(v, v), n) for v, n in values]
+        counts = ", ".join(f"{v or '?'} {n}" for v, n in values if n)
+        if counts:
+            click.echo(f"  {name}: {counts}", err=True)
 
 
 @cli.command("search")
@@ -111,7 +115,8 @@ def search_command(
     with make_app(ctx.config, readonly=True) as app:
         plan = _plan(app, query)
         if facets:
-            _print_facets(app.store.search_facets(plan, include_hidden=not public))
+            names = {sid: name for sid, (name, _) in source_map(app).items()}
+            _print_facets(app.store.search_facets(plan, include_hidden=not public), names)
         if fmt == "table":
             page = app.store.search(
                 plan, sort=sort, limit=limit or 1_000_000, cursor=cursor, include_hidden=not public
