@@ -8,7 +8,7 @@ returns the paths whose content changed.
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -103,7 +103,11 @@ class Site:
             ) from exc
 
 
-def render_site(app: App, missions: Collection[str] | None = None) -> list[Path]:
+def render_site(
+    app: App,
+    missions: Collection[str] | None = None,
+    progress: Callable[[int], None] | None = None,
+) -> list[Path]:
     """Write the site into ``output/``; only the given missions' own files when ``missions``
     is set (the index, the all-missions feeds and the embed page are always refreshed)."""
     from aggregator.media import withdraw_media
@@ -127,6 +131,8 @@ def render_site(app: App, missions: Collection[str] | None = None) -> list[Path]
         pages.render_mission(site, mission)
         render_widget(site, mission)
         syndication.render_feeds(site, mission)
+        if progress is not None:
+            progress(1)
     syndication.render_feeds(site, None)
     render_embed(site)
     return site.written
