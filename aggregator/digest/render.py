@@ -21,6 +21,7 @@ from markupsafe import escape
 
 from aggregator.digest.lists import DigestList
 from aggregator.models import Mission, parse_iso
+from aggregator.render.i18n import when
 
 TEMPLATES = Path(__file__).parent.parent / "templates" / "email"
 RECIPIENT = "XRECIPIENTX7f3a"
@@ -39,7 +40,6 @@ LABELS: dict[str, dict[str, str]] = {
         "image_alt": "Image posted by {author}",
         "why": "You receive this because {email} is subscribed to the “{title}” digest.",
         "unsubscribe": "Unsubscribe (one click)",
-        "months": "Jan Feb Mar Apr May Jun Jul Aug Sep Oct Nov Dec",
     },
     "fr": {
         "subject": "{title} : {posts} ({date})",
@@ -53,7 +53,6 @@ LABELS: dict[str, dict[str, str]] = {
         "image_alt": "Image publiée par {author}",
         "why": "Vous recevez ce message parce que {email} est abonné(e) au résumé « {title} ».",
         "unsubscribe": "Se désabonner (en un clic)",
-        "months": "janv. févr. mars avr. mai juin juil. août sept. oct. nov. déc.",
     },
 }
 
@@ -93,9 +92,13 @@ def _inliner() -> css_inline.CSSInliner:
 
 
 def local_time(dt: datetime, dl: DigestList) -> str:
-    local = dt.astimezone(dl.tz)
-    month = LABELS[dl.language]["months"].split()[local.month - 1]
-    return f"{local.day} {month} {local.year}, {local:%H:%M}"
+    """A post's time in the list's language and time zone, named (as on the pages)."""
+    return when(dt, dl.language, dl.tz)
+
+
+def _prefix(lang: str) -> str:
+    """Where the pages in ``lang`` live under the site: English at its root, others below."""
+    return "" if lang == "en" else f"{lang}/"
 
 
 def _count(t: Mapping[str, str], kind: str, n: int) -> str:
@@ -119,10 +122,10 @@ def _post(row: Mapping[str, Any], dl: DigestList, base_url: str) -> dict[str, An
                 "alt": media.get("alt") or t["image_alt"].format(author=author),
             }
             break
-    when = parse_iso(row.get("published_at") or row.get("collected_at"))
+    moment = parse_iso(row.get("published_at") or row.get("collected_at"))
     return {
         "author": author,
-        "time": local_time(when, dl) if when else "",
+        "time": local_time(moment, dl) if moment else "",
         "title": title,
         "text": text,
         "url": row.get("url") or "",
@@ -151,7 +154,7 @@ def group_posts(
             "acronym": acronym,
             "name": name,
             "count_label": _count(t, "post", len(posts)),
-            "page_url": urljoin(base_url, f"missions/{slug}/"),
+            "page_url": urljoin(base_url, f"{_prefix(dl.language)}missions/{slug}/"),
             "widget_url": urljoin(base_url, f"widget/{slug}.html"),
             "posts": [_post(r, dl, base_url) for r in posts],
         })
@@ -188,7 +191,7 @@ def render_digest(
         "groups": groups,
         "t": {**t, "why": t["why"].format(email=RECIPIENT, title=dl.title)},
         "unsubscribe_url": UNSUBSCRIBE,
-        "site_url": base_url,
+        "site_url": urljoin(base_url, _prefix(dl.language)),
         "site_title": site_title,
     }
     html = _inliner().inline(email_templates().get_template("digest.html.j2").render(context))

@@ -48,7 +48,10 @@ def make_env(templates_dir: Path | None = None) -> Environment:
     env.globals["as_of"] = i18n.as_of
     env.globals["reason"] = i18n.reason
     env.globals["mission_name"] = i18n.mission_name
+    env.globals["site_title"] = i18n.site_title
     env.filters["absolute"] = cards.absolute
+    env.filters["when"] = i18n.when
+    env.filters["number"] = i18n.number
     env.filters["safe_url"] = cards.safe_url
     return env
 
