@@ -21,7 +21,7 @@ from markupsafe import escape
 
 from aggregator.digest.lists import DigestList
 from aggregator.models import Mission, parse_iso
-from aggregator.render.i18n import when
+from aggregator.render.i18n import when, zone_label
 
 TEMPLATES = Path(__file__).parent.parent / "templates" / "email"
 RECIPIENT = "XRECIPIENTX7f3a"
@@ -40,6 +40,7 @@ LABELS: dict[str, dict[str, str]] = {
         "image_alt": "Image posted by {author}",
         "why": "You receive this because {email} is subscribed to the “{title}” digest.",
         "unsubscribe": "Unsubscribe (one click)",
+        "zone": "Times are in {zone} ({offset}).", "zone_utc": "Times are in UTC.",
     },
     "fr": {
         "subject": "{title} : {posts} ({date})",
@@ -53,6 +54,8 @@ LABELS: dict[str, dict[str, str]] = {
         "image_alt": "Image publiée par {author}",
         "why": "Vous recevez ce message parce que {email} est abonné(e) au résumé « {title} ».",
         "unsubscribe": "Se désabonner (en un clic)",
+        "zone": "Les heures sont celles du fuseau {zone} ({offset}).",
+        "zone_utc": "Les heures sont en UTC.",
     },
 }
 
@@ -101,6 +104,16 @@ def _prefix(lang: str) -> str:
     return "" if lang == "en" else f"{lang}/"
 
 
+def zone_note(dl: DigestList, at: datetime) -> str:
+    """The sentence that says which clock the digest's times follow, e.g. "Times are in
+    Europe/Belgrade (UTC+1)."; the offset is the one in force at ``at``, written as each
+    time in the digest writes it (:func:`aggregator.render.i18n.zone_label`)."""
+    t = LABELS[dl.language]
+    if dl.timezone in ("UTC", "Etc/UTC", "Etc/GMT", "GMT"):
+        return t["zone_utc"]
+    return t["zone"].format(zone=dl.timezone, offset=zone_label(at.astimezone(dl.tz)))
+
+
 def _count(t: Mapping[str, str], kind: str, n: int) -> str:
     return t[f"{kind}_1"] if n == 1 else t[f"{kind}_n"].format(n=n)
 
@@ -136,11 +149,13 @@ def _post(row: Mapping[str, Any], dl: DigestList, base_url: str) -> dict[str, An
 def group_posts(
     rows: Sequence[Mapping[str, Any]], dl: DigestList, missions: Mapping[str, Mission], base_url: str
 ) -> list[dict[str, Any]]:
-    """One group per mission (in list order, else alphabetical), posts newest first."""
+    """One group per mission (in list order, else alphabetical; active missions before
+    closed ones), posts newest first."""
     by_mission: dict[str, list[Mapping[str, Any]]] = {}
     for row in rows:
         by_mission.setdefault(str(row["mission"]), []).append(row)
     order = list(dl.missions) if dl.missions is not None else sorted(by_mission)
+    order.sort(key=lambda a: a in missions and missions[a].status == "closed")
     t = LABELS[dl.language]
     groups = []
     for acronym in order:
@@ -188,6 +203,7 @@ def render_digest(
         "subject": subject,
         "title": dl.title,
         "headline": headline,
+        "zone": zone_note(dl, window_end),
         "groups": groups,
         "t": {**t, "why": t["why"].format(email=RECIPIENT, title=dl.title)},
         "unsubscribe_url": UNSUBSCRIBE,
