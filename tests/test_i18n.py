@@ -8,7 +8,7 @@ import re
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from aggregator.app import App
@@ -31,6 +31,7 @@ def test_one_date_format_in_both_languages() -> None:
     assert when(None) == ""
 
 
+@settings(deadline=None)  # Babel loads a locale's data on first use
 @given(st.datetimes(min_value=datetime(1970, 1, 2), max_value=datetime(2100, 1, 1),
                     timezones=st.sampled_from([UTC, ZoneInfo("America/St_Johns"), ZoneInfo("Asia/Kathmandu")])))
 def test_every_moment_reads_in_the_one_pattern(moment: datetime) -> None:
