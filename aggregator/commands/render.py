@@ -10,6 +10,7 @@ import click
 
 from aggregator.app import App, make_app
 from aggregator.cli import Context, cli, pass_ctx
+from aggregator.commands._output import progress
 from aggregator.logs import configure, log_event
 from aggregator.web.server import serve_until_stopped
 
@@ -35,7 +36,8 @@ def render(ctx: Context, missions: tuple[str, ...], fetch_media: bool) -> None:
 
             copied = fetch_pending_media(app)
             click.echo(f"media: {copied} image(s) copied")
-        written = render_site(app, missions or None)
+        with progress(len(missions or ctx.config.missions), "render") as advance:
+            written = render_site(app, missions or None, progress=advance)
     out = ctx.config.output_path
     click.echo(f"rendered into {out}: {len(written)} file(s) changed")
 
