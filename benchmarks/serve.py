@@ -76,7 +76,7 @@ def start(name: str, config: Path, log: Path) -> tuple[subprocess.Popen[bytes], 
         command = [sys.executable, "-c", WSGIREF, str(config)]
     env = {**os.environ, "AGGREGATOR_SECRET": "benchmark-secret-0123456789"}
     err = log.open("wb")
-    proc = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=err, env=env, cwd=ROOT)
+    proc = subprocess.Popen(command, stdout=err, stderr=err, env=env, cwd=ROOT)
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         text = log.read_text(encoding="utf-8", errors="replace")

@@ -81,5 +81,4 @@ def start_server(app: App, host: str, port: int) -> Server:
 def announce(app: App, server: Server) -> None:
     host, port = server.server_address
     click.echo(f"serving {app.config.output_path} on http://{host}:{port}/"
-               f" ({app.config.settings.serve_threads} threads; Ctrl-C or SIGTERM stops)",
-               err=True)
+               f" ({app.config.settings.serve_threads} threads; Ctrl-C or SIGTERM stops)")
