@@ -34,6 +34,7 @@ from aggregator.collect import release_dead_leases
 from aggregator.errors import LockedError
 from aggregator.logs import log_event, log_report
 from aggregator.models import SourceReport, iso
+from aggregator.store.service import PENDING_RENDER
 
 if TYPE_CHECKING:
     from aggregator.app import App
@@ -41,7 +42,6 @@ if TYPE_CHECKING:
 log = logging.getLogger("aggregator.service")
 
 MISFIRE_GRACE_S = 3600  # a tick missed by up to an hour (a restart, a suspend) still runs once
-PENDING_RENDER = "pending_render"
 
 CollectFn = Callable[["App", Callable[[], bool], Callable[[SourceReport], None]], Any]
 RenderFn = Callable[["App", Collection[str]], Any]
@@ -106,7 +106,14 @@ def default_collect(
     kwargs: dict[str, Any] = {"due_only": True, "progress": progress}
     if "should_stop" in inspect.signature(collect).parameters:
         kwargs["should_stop"] = should_stop
-    return collect(app, **kwargs)
+    result = collect(app, **kwargs)
+    if not should_stop():  # stored X posts re-checked every x.recheck_hours (#14)
+        from aggregator.recheck import recheck_if_due
+
+        rechecked = recheck_if_due(app)
+        if rechecked is not None:
+            result.missions_changed |= rechecked.missions
+    return result
 
 
 def default_media(app: App) -> Any:

@@ -228,6 +228,13 @@ class RunSteps:
             ), started)
 
         app.store.commit_source(spec.id, self.owner, list(tagged), state, event)
+        x_posts = [p.id for p, _ in tagged if p.id.startswith("x:")]
+        if result.availability or x_posts:  # what X said, and retweets of posts already gone
+            from aggregator.compliance import apply_flags
+
+            flags = apply_flags(app.store, result.availability, now, stored=x_posts)
+            if flags.missions:
+                self.last = replace(self.last, missions_changed=self.last.missions_changed | flags.missions)
         return self.last
 
     def _failure(self, spec: SourceSpec, error: SourceError, started: float) -> SourceReport:
