@@ -40,7 +40,7 @@ def apply_flags(
         for quote_id in changes.quotes:
             _show_quote(store, quote_id, now)
         if changes.missions:
-            store.add_pending_render(changes.missions, now)
+            store.mark_pending_render(changes.missions, now)
     return changes
 
 

@@ -15,7 +15,6 @@ if TYPE_CHECKING:
 
 HEARTBEAT = "heartbeat"
 LAST_TICK = "last_tick"
-PENDING_RENDER = "pending_render"  # missions whose public files must be rendered again
 
 
 @dataclass(frozen=True)
@@ -43,15 +42,6 @@ class ServiceMixin:
         if row is None:
             return None
         return ServiceRecord(json.loads(row[0]), parse_iso(row[1]))
-
-    def add_pending_render(self, missions: Iterable[str], now: datetime) -> None:
-        """Record missions to render again, in the caller's transaction (the service renders
-        them at its next tick even if this process dies before rendering them itself)."""
-        record = self.service_value(PENDING_RENDER)
-        before = set(record.value) if record and isinstance(record.value, list) else set()
-        after = before | set(missions)
-        if after != before:
-            self.set_service_value(PENDING_RENDER, sorted(after), now)
 
     def record_heartbeat(self, now: datetime, info: dict[str, Any]) -> None:
         self.set_service_value(HEARTBEAT, info, now)
