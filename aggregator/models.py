@@ -302,7 +302,7 @@ class SourceReport:
     """The outcome of one source in one run, for logs, `status` and the run log."""
 
     source_id: str
-    outcome: Literal["ok", "not_modified", "unchanged", "error", "skipped"]
+    outcome: Literal["ok", "not_modified", "unchanged", "error", "rate_limited", "skipped"]
     posts_added: int = 0
     posts_updated: int = 0
     duration_s: float = 0.0

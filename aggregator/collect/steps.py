@@ -15,10 +15,10 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import Executor, Future, wait
 from dataclasses import dataclass, field, replace
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from aggregator import schedule
-from aggregator.errors import SourceError, StoreError
+from aggregator.errors import RateLimited, SourceError, StoreError
 from aggregator.models import FetchResult, SourceReport, SourceSpec, counted, parse_iso
 from aggregator.prepare import Prepared, prepare_posts
 from aggregator.sources import Outcome
@@ -243,7 +243,10 @@ class RunSteps:
         values = schedule.after_failure(
             row, error, now=app.now(), settings=app.config.settings, spec=spec
         )
-        report = SourceReport(spec.id, "error", error=str(error), error_kind=error.kind,
+        # A source asked to wait (429, X's rate limit) has not failed: it is not in `failed`.
+        outcome: Literal["error", "rate_limited"] = (
+            "rate_limited" if isinstance(error, RateLimited) else "error")
+        report = SourceReport(spec.id, outcome, error=str(error), error_kind=error.kind,
                               next_due=_parse(values.get("due_at")))
         app.store.commit_source(spec.id, self.owner, [], lambda _a, _u: values,
                                 lambda _a, _u, _c: self._event(report, started))
