@@ -73,9 +73,10 @@ def send(ctx: Context, list_name: str, dry_run: bool, to: str | None, out: Path)
     for email in result.failed:
         click.echo(f"failed permanently: {email}", err=True)
     if result.error or result.status != "complete":
+        again = "run the same command again (or let the service tick): it resumes where it stopped"
         raise DeliveryError(
-            f"the digest of {dl.name} is not complete: {result.error or result.status}",
-            hint="run the same command again (or let the service tick): it resumes where it stopped",
+            f"the digest of {dl.name} is not complete: {result.reason or result.error or result.status}",
+            hint=f"{result.hint}; then {again}" if result.hint else again,
         )
 
 
