@@ -4,17 +4,26 @@ French pages and digests with a French title and links to the French pages."""
 
 from __future__ import annotations
 
+import copy
 import re
 from datetime import UTC, datetime
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from aggregator.app import App
+from aggregator.config import load_config
+from aggregator.errors import ConfigError
+from aggregator.render import render_site
 from aggregator.render.i18n import when, zone_label
 from aggregator.settings import Settings
+from tests.test_render_support import MISSION_FILES, make_project, make_test_app
 from tests.test_search_web import get, site
+
+ROOT = Path(__file__).resolve().parents[1]
 
 __all__ = ["site"]
 
@@ -79,3 +88,37 @@ def test_french_site_title_follows_the_setting() -> None:
     custom = Settings(site_title="UN feeds")
     assert site_title(custom, "fr") == "UN feeds"
     assert site_title(Settings(site_title="UN feeds", site_title_fr="Flux ONU"), "fr") == "Flux ONU"
+
+
+def test_french_mission_pages_read_in_french(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    unmik = copy.deepcopy(MISSION_FILES["UNMIK"])
+    unmik["profile"]["fr"] = {"summary": "Une petite mission civile qui œuvre à la confiance.",
+                              "headquarters": "Pristina"}
+    monkeypatch.setitem(MISSION_FILES, "UNMIK", unmik)
+    app = make_test_app(tmp_path)
+    render_site(app)
+    french = (tmp_path / "output" / "fr" / "missions" / "unmik" / "index.html").read_text("utf-8")
+    assert '<p lang="fr">Une petite mission civile qui œuvre à la confiance.</p>' in french
+    # a text not translated yet stays English, and says so to screen readers and browsers
+    assert '<p lang="en">Resolution 1244 (1999) remains its legal basis.</p>' in french
+    assert "<title>UNMIK: Mission d'administration" in french.replace("&#39;", "'")
+    assert "Flux des missions de maintien de la paix</title>" in french
+    english = (tmp_path / "output" / "missions" / "unmik" / "index.html").read_text("utf-8")
+    assert "œuvre" not in english and "Peacekeeping mission feeds</title>" in english
+
+
+def test_every_shipped_mission_has_its_profile_in_french() -> None:
+    config = load_config(ROOT / "config.yaml")
+    for mission in config.missions.values():
+        for key in ("summary", "mandate", "why_it_matters", "headquarters"):
+            text, lang = mission.profile.text(key, "fr")
+            assert lang == "fr" and text, f"{mission.acronym}: profile.fr.{key} is missing"
+
+
+def test_a_wrong_translation_key_is_a_config_problem(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    unmik = copy.deepcopy(MISSION_FILES["UNMIK"])
+    unmik["profile"]["fr"] = {"sumary": "faute de frappe"}
+    monkeypatch.setitem(MISSION_FILES, "UNMIK", unmik)
+    with pytest.raises(ConfigError) as err:
+        load_config(make_project(tmp_path))
+    assert "profile.fr.sumary" in err.value.message
