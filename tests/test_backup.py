@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import sqlite3
 import threading
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 from click.testing import CliRunner
 
@@ -80,3 +82,46 @@ def test_backup_while_a_writer_is_adding_posts_is_consistent(tmp_path: Path) -> 
         conn.close()
         assert posts == counts["posts"] >= len(ALL_IDS)
         assert indexed == 3 + live  # every copied post is in the copied index, no more
+
+
+class _NotModified:
+    """A fetcher for whichever sources the run gives it: every one answers 304."""
+
+    def __init__(self) -> None:
+        self.fetched: list[str] = []
+
+    def fetch_many(self, jobs: Any) -> Iterator[Any]:
+        from aggregator.models import FetchResult
+
+        for spec, _row in jobs:
+            self.fetched.append(spec.id)
+            yield spec, FetchResult(spec.id, "not_modified", http_status=304)
+
+
+def test_a_backup_restored_on_another_machine_collects_at_once(tmp_path: Path) -> None:
+    from datetime import timedelta
+
+    from aggregator.collect import collect
+
+    config = write_project(tmp_path / "live")
+    build(config)
+    with make_app(load_config(config), clock=lambda: NOW, env={}) as app:
+        ids = list(app.store.source_states())
+        owner = "live-host:4242:0123abcd"  # a collection in progress on the live machine
+        assert set(app.store.acquire_leases(ids, owner, NOW, NOW + timedelta(hours=2))) == set(ids)
+        app.store.start_run(NOW, "collect", owner)
+        target = tmp_path / "archive-copy.db"
+        app.store.backup_to(target)
+    restored = tmp_path / "restored"
+    rconfig = write_project(restored)
+    (restored / "data").mkdir()
+    (restored / "data" / "archive.db").write_bytes(target.read_bytes())
+    fetcher = _NotModified()
+    with make_app(load_config(rconfig), clock=lambda: NOW + timedelta(minutes=1), env={}) as app:
+        result = collect(app, fetchers={"feed": fetcher, "x": fetcher})
+        runs = app.store.db.execute(
+            "SELECT owner, finished_at IS NOT NULL, interrupted_at IS NOT NULL FROM runs"
+            " ORDER BY id").fetchall()
+    assert sorted(fetcher.fetched) == sorted(ids), "no source waits for the live machine's lease"
+    assert [r.outcome for r in result.reports if r.outcome == "skipped"] == []
+    assert runs[0] == (owner, 1, 1), "the run in progress at the copy is closed, interrupted"

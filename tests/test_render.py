@@ -290,3 +290,27 @@ def test_cards_only_carry_safe_urls_paths_and_languages(
     for m in c.media:
         assert m.src is None or (m.src.startswith("media/") and ".." not in m.src)
     assert c.lang is None or re.fullmatch(r"[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})*", c.lang)
+
+
+def test_a_render_with_nothing_new_rewrites_no_file(tmp_path: Path) -> None:
+    from datetime import timedelta
+
+    from aggregator.app import make_app
+    from aggregator.config import load_config
+    from tests.test_render_support import NOW
+
+    now = [NOW]
+    app = make_app(load_config(make_project(tmp_path)), clock=lambda: now[0], env={})
+    save(app, [make_post(i) for i in range(1, 4)])
+    app.store.finish_run(app.store.start_run(NOW), NOW, [])
+    assert render_site(app)
+    page = tmp_path / "output" / "missions" / "unmik" / "index.html"
+    before = page.read_bytes()
+    now[0] = NOW + timedelta(minutes=10)  # a collection that found nothing new
+    app.store.finish_run(app.store.start_run(now[0]), now[0], [])
+    assert render_site(app) == [], "only the build time would have changed"
+    assert page.read_bytes() == before
+    save(app, [make_post(9, minutes_ago=1)])
+    assert page in render_site(app)
+    html = page.read_text(encoding="utf-8")
+    assert '<time data-updated datetime="2026-11-28T12:10:00Z">' in html, "the new time"

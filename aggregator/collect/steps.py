@@ -250,8 +250,7 @@ class RunSteps:
                               next_due=_parse(values.get("due_at")))
         app.store.commit_source(spec.id, self.owner, [], lambda _a, _u: values,
                                 lambda _a, _u, _c: self._event(report, started))
-        log.info("source %s failed: %s", spec.id, error)
-        return self.last
+        return self.last  # logged once, with every other outcome, by the run's progress
 
 
 def _post_count(outcome: FetchResult | SourceError) -> int:

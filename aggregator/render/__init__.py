@@ -8,6 +8,7 @@ returns the paths whose content changed.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -97,7 +98,10 @@ class Site:
 
     def write(self, relative: str, data: str | bytes) -> None:
         path = self.out / relative
-        if write_atomic(path, data):
+        raw = data.encode("utf-8") if isinstance(data, str) else data
+        if _only_build_times_differ(path, raw):
+            return  # nothing it shows changed: the file keeps its earlier "last updated"
+        if write_atomic(path, raw):
             self.written.append(path)
 
     def render(self, template: str, **context: Any) -> str:
@@ -110,6 +114,27 @@ class Site:
                 f"template {where}{f' line {line}' if line else ''} failed: {exc}",
                 hint="fix or remove the template in templates_dir (config.yaml); the built-in one is used when absent",
             ) from exc
+
+
+# Times that say when the site was built rather than what it shows: the pages' "last updated"
+# (<time data-updated ...>), the JSON API's "generated_at" and a feed's own update time (the
+# newest entry's, so it moves with the entries, except in a feed with none, where it is the
+# last collection's). A file whose only change would be one of them is not rewritten, so a
+# render with nothing new rewrites nothing (#15) and a static host or CDN sees only the files
+# that changed.
+_BUILD_TIMES = re.compile(
+    rb'<time data-updated datetime="[^"]*">[^<]*</time>|^ "generated_at": "[^"]*"'
+    rb"|^  <updated>[^<]*</updated>$|^    <lastBuildDate>[^<]*</lastBuildDate>$",
+    re.M,
+)
+
+
+def _only_build_times_differ(path: Path, raw: bytes) -> bool:
+    try:
+        old = path.read_bytes()
+    except OSError:
+        return False
+    return old != raw and _BUILD_TIMES.sub(b"", old) == _BUILD_TIMES.sub(b"", raw)
 
 
 def render_site(

@@ -26,6 +26,7 @@ AVAILABILITY = ("available", "deleted", "protected", "withheld", "suspended", "u
 class ArchiveMixin:
     db: Database
     path: Path
+    clock: Callable[[], datetime]
 
     def mark_unavailable(
         self, post_id: str, availability: str, note: str, at: datetime
@@ -78,6 +79,7 @@ class ArchiveMixin:
             dest = sqlite3.connect(str(partial))
             try:
                 self._copy(dest, progress)
+                _for_restore(dest, iso(self.clock()) or "")
                 dest.execute("PRAGMA journal_mode=DELETE")  # one self-contained file
             finally:
                 dest.close()
@@ -128,3 +130,27 @@ def verify_copy(path: Path) -> dict[str, int]:
     finally:
         conn.close()
     return {"posts": int(posts), "tables": int(tables), "bytes": path.stat().st_size}
+
+
+def _for_restore(dest: sqlite3.Connection, now: str) -> None:
+    """The copy holds no process's claims: restored on another machine (or after this one's
+    processes are gone) it collects and sends at once. Leases on sources and digest runs are
+    dropped, and runs unfinished at the time of the copy are closed as interrupted, with what
+    they had stored by then (issue 15)."""
+    with dest:
+        dest.execute("UPDATE sources SET lease_owner = NULL, lease_until = NULL"
+                     " WHERE lease_owner IS NOT NULL OR lease_until IS NOT NULL")
+        dest.execute("UPDATE digest_runs SET lease_owner = NULL, lease_until = NULL"
+                     " WHERE lease_owner IS NOT NULL OR lease_until IS NOT NULL")
+        events = "FROM source_events e WHERE e.run_id = runs.id"
+        dest.execute(
+            f"""UPDATE runs SET interrupted_at = ?,
+                finished_at = COALESCE((SELECT MAX(e.at) {events}), started_at),
+                sources_total = (SELECT COUNT(*) {events}),
+                sources_failed = (SELECT COUNT(*) {events} AND e.outcome = 'error'),
+                posts_added = (SELECT COALESCE(SUM(e.posts_added), 0) {events}),
+                posts_updated = (SELECT COALESCE(SUM(e.posts_updated), 0) {events}),
+                summary = '{{"interrupted": true}}'
+                WHERE finished_at IS NULL AND interrupted_at IS NULL""",
+            [now],
+        )
