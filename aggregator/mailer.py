@@ -46,6 +46,8 @@ class SendFailed(DeliveryError):
     ``permanent``: refused for good for this recipient only. ``relay``: the refusal is about
     the sender, the session or every message, so sending more now is pointless and nobody is
     given up. ``connection_lost``: the connection is gone (the message may have arrived).
+    ``may_have_left``: False when the message certainly never reached the server (no
+    connection could be made), so a later send is not a resend after an interruption.
     """
 
     def __init__(
@@ -57,11 +59,13 @@ class SendFailed(DeliveryError):
         connection_lost: bool = False,
         relay: bool = False,
         hint: str | None = None,
+        may_have_left: bool = True,
     ) -> None:
         super().__init__(message, permanent=permanent, hint=hint)
         self.code = code
         self.connection_lost = connection_lost
         self.relay = relay
+        self.may_have_left = may_have_left and code is None
 
 
 # --- messages -------------------------------------------------------------------------
@@ -260,12 +264,13 @@ class SmtpSender:
         except smtplib.SMTPAuthenticationError as exc:
             raise SendFailed(
                 f"the SMTP server {where} refused the login of {s.smtp_user_env}",
-                code=exc.smtp_code, connection_lost=True,
+                code=exc.smtp_code, connection_lost=True, may_have_left=False,
                 hint=f"check {s.smtp_user_env} and {s.smtp_password_env}",
             ) from exc
         except (OSError, smtplib.SMTPException) as exc:
             raise SendFailed(
                 f"cannot connect to the SMTP server {where}: {exc}", connection_lost=True,
+                may_have_left=False,
                 hint="check smtp.host, smtp.port and smtp.security in config.yaml",
             ) from exc
         return smtp

@@ -12,7 +12,16 @@ from click.testing import CliRunner
 from aggregator.cli import cli
 from aggregator.config import load_config
 from aggregator.digest.lists import load_digest_lists
-from tests.digest_support import ROOT, SECRET, Inbox, free_port, make_project, open_app, smtp_server
+from tests.digest_support import (
+    ROOT,
+    SECRET,
+    Inbox,
+    free_port,
+    make_project,
+    open_app,
+    smtp_server,
+    write_config,
+)
 
 ENV = {"AGGREGATOR_SECRET": SECRET}
 
@@ -114,3 +123,18 @@ def test_demo_lists_validate_and_name_only_placeholders() -> None:
     for dl in lists.values():
         assert all(a.endswith("@example.org") for a in dl.seed_subscribers)
         assert dl.sender.rstrip(">").endswith("@example.org")
+
+
+def test_a_send_that_never_reached_the_relay_is_not_called_an_interruption(
+    tmp_path: Path,
+) -> None:
+    cfg = make_project(tmp_path, port=free_port(), now=_now())  # nothing listens there
+    _run(cfg, "subscribers", "add", "--list", "kosovo", "ana@example.org", "bo@example.org")
+    code, _, err = _run(cfg, "digest", "send", "--list", "kosovo")
+    assert code == 1 and "cannot connect to the SMTP server" in err
+    inbox = Inbox()
+    with smtp_server(inbox) as port:
+        write_config(tmp_path, port=port)  # the relay is back (on another port)
+        code, out, _ = _run(cfg, "digest", "send", "--list", "kosovo")
+    assert code == 0 and "2 sent (0 resent after an interruption)" in out, out
+    assert sorted(inbox.recipients) == ["ana@example.org", "bo@example.org"]

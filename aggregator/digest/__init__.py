@@ -328,7 +328,7 @@ def _deliver(
                     result.failed.append(email)
                     continue
                 if exc.connection_lost or exc.relay:  # the relay, not this reader: stop here
-                    if exc.code is not None:  # the server said no: this message did not leave
+                    if not exc.may_have_left:  # refused, or never connected: it did not leave
                         store.mark_send(run_id, email, "deferred", app.now(), error=exc.message, code=exc.code)
                     result.error, result.reason, result.hint = str(exc), exc.message, exc.hint
                     break
