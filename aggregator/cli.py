@@ -66,6 +66,7 @@ def check(ctx: Context) -> None:
     """Validate config.yaml and every mission file; exit non-zero on any problem."""
     config = ctx.config
     sources = config.all_sources()
+    warnings = _check_sources(config)
     click.echo(
         f"ok: {len(config.missions)} missions "
         f"({sum(1 for m in config.missions.values() if m.status == 'active')} active), "
@@ -73,7 +74,23 @@ def check(ctx: Context) -> None:
     )
     unverified = [s.id for s in sources if not s.verified]
     if unverified:
-        click.echo(f"note: {len(unverified)} sources are marked verified: false", err=True)
+        click.echo(f"note: {len(unverified)} sources have no page seen as evidence (evidence below page_seen)", err=True)
+    for line in warnings:
+        click.echo(f"warning: {line}", err=True)
+
+
+def _check_sources(config: Config) -> list[str]:
+    """Coverage and probing warnings (exit 0); a bridge source without a bridge fails."""
+    from aggregator.catalog.coverage import check_findings
+    from aggregator.errors import ConfigProblem
+
+    warnings, problems = check_findings(config.missions, config.general_sources,
+                                        config.settings.x_bridge_template)
+    if problems:
+        raise ConfigError([ConfigProblem(str(config.missions_path), "", p,
+                                         "set x.bridge_template in config.yaml, or remove via: bridge")
+                           for p in problems])
+    return warnings
 
 
 def _report(exc: AggregatorError) -> int:
