@@ -147,3 +147,74 @@ def test_removing_the_last_source_leaves_an_empty_list(tmp_path: Path) -> None:
     assert run(config, "sources", "remove", "https://unmogip.unmissions.org/rss.xml").exit_code == 0
     assert yaml.safe_load(path.read_text(encoding="utf-8"))["sources"] == []
     assert load_config(config).mission("UNMOGIP").sources == ()
+
+
+def test_an_x_handle_is_looked_up_through_the_api_when_a_token_is_set(tmp_path: Path) -> None:
+    from tests.fake_x_api import FakeXApi, user_body
+
+    with FakeXApi() as api:
+        api.add("/2/users/by/username/UNMIK_Media", user_body("4410", "UNMIK_Media", "UNMIK Media"))
+        api.add("/2/users/by/username/Closed_Acct", {"errors": [{
+            "title": "Forbidden", "detail": "User has been suspended: [Closed_Acct].",
+            "type": "https://api.twitter.com/2/problems/resource-not-found"}]})
+        api.add("/2/users/by/username/UNMIKOnline", {"data": {
+            "id": "77", "username": "UNMIKOnline", "name": "UNMIK", "protected": True}})
+        config = project(tmp_path, x={"api_base": api.base_url})
+        token = {"X_BEARER_TOKEN": "test-token"}
+        before = snapshot(tmp_path / "feeds")
+        gone = run(config, "sources", "add", "@Closed_Acct", "--mission", "UNMIK", env=token)
+        assert gone.exit_code != 0 and "suspended" in gone.output and "nothing written" in gone.output
+        assert snapshot(tmp_path / "feeds") == before
+        added = run(config, "sources", "add", "@UNMIK_Media", "--mission", "UNMIK", env=token)
+        assert added.exit_code == 0, added.output
+        assert "X user 4410" in added.output
+        spec = next(s for s in load_config(config).mission("UNMIK").sources if s.handle == "UNMIK_Media")
+        assert not spec.via_bridge
+        probed = run(config, "sources", "probe", "--mission", "UNMIK", "--json", env=token)
+    reports = {r["address"]: r for r in json.loads(probed.stdout)}
+    assert reports["@UNMIK_Media"]["ok"] and reports["@UNMIK_Media"]["x_user_id"] == "4410"
+    assert reports["@UNMIKOnline"]["ok"] and reports["@UNMIKOnline"]["x_protected"] is True
+
+
+def test_a_general_source_is_added_with_the_missions_it_covers(tmp_path: Path, europe: bytes) -> None:
+    config = project(tmp_path)
+    with serving() as server:
+        url = server.add("/region/europe.xml", body=europe)
+        wrong = run(config, "sources", "add", url, "--mission", "UNMIK", "--covers", "UNMIK")
+        assert wrong.exit_code != 0 and "--covers is for general sources" in wrong.output
+        result = run(config, "sources", "add", url, "--mission", "general", "--covers", "unmik",
+                     "--covers", "UNFICYP")
+    assert result.exit_code == 0, result.output
+    spec = next(s for s in load_config(config).general_sources if s.url == url)
+    assert spec.covers == ("UNMIK", "UNFICYP") and spec.mission is None
+    rows = json.loads(run(config, "sources", "coverage", "--json").output)["missions"]
+    assert url in next(r for r in rows if r["mission"] == "UNFICYP")["covered_by"]
+
+
+def test_a_disabled_source_is_never_collected_until_enabled(tmp_path: Path, europe: bytes) -> None:
+    from tests.projects import feed, write_mission
+
+    with serving() as server:
+        on, off = server.add("/on.xml", body=europe), server.add("/off.xml", body=europe)
+        write_mission(tmp_path / "feeds", "UNMIK", sources=[feed(on, "on"), feed(off, "off")])
+        config = project(tmp_path, feeds=False)
+        assert run(config, "sources", "disable", off).exit_code == 0
+        assert run(config, "collect", "--no-render").exit_code == 0
+        assert server.hits("/on.xml") and not server.hits("/off.xml")
+        states = {r["address"]: r["state"] for r in json.loads(run(config, "sources", "list", "--json").output)}
+        assert states[off] == "disabled"
+        assert run(config, "sources", "enable", off).exit_code == 0
+        assert run(config, "collect", "--no-render").exit_code == 0
+        assert server.hits("/off.xml")
+
+
+def test_windows_line_ends_and_a_missing_last_newline_are_kept(tmp_path: Path) -> None:
+    config = project(tmp_path)
+    path = tmp_path / "feeds" / "untso.yaml"
+    crlf = path.read_bytes().replace(b"\n", b"\r\n")
+    path.write_bytes(crlf)
+    assert run(config, "sources", "disable", "@UNTSO").exit_code == 0
+    changed = path.read_bytes()
+    assert changed.count(b"\n") == changed.count(b"\r\n") == crlf.count(b"\n") + 1
+    assert run(config, "sources", "enable", "@UNTSO").exit_code == 0
+    assert path.read_bytes() == crlf

@@ -68,7 +68,10 @@ def normal_url(url: str) -> str:
     default port, no fragment, no trailing slash (``http://X.org:80/feed/`` == ``https://x.org/feed``)."""
     parts = urlsplit(url.strip())
     host = (parts.hostname or "").lower()
-    port = parts.port if parts.port not in (None, 80, 443) else None
+    try:
+        port = parts.port if parts.port not in (None, 80, 443) else None
+    except ValueError:  # a port that is not a number: compare the address as written
+        return url.strip()
     netloc = f"{host}:{port}" if port else host
     path = parts.path.rstrip("/") or ""
     return urlunsplit(("", netloc, path, parts.query, ""))

@@ -102,6 +102,8 @@ class SourcesFile:
         seq = self._seq()
         if seq is not None:
             _, end = self._span(len(seq) - 1)
+            if not lines[end].endswith("\n"):  # the file's last line had no newline
+                lines[end] += "\n"
             lines[end + 1:end + 1] = [block]
         elif "sources" in self.data:
             at = self.data.lc.key("sources")[0]
@@ -146,6 +148,8 @@ class SourcesFile:
         return self._checked("".join(lines), expected)
 
     def _checked(self, text: str, expected: list[Entry]) -> str:
+        if self.text.count("\r\n") == self.text.count("\n") > 0:  # a Windows file stays one
+            text = text.replace("\r\n", "\n").replace("\n", "\r\n")
         try:
             got = read_yaml(text) or {}
         except YAMLError as exc:  # pragma: no cover - a bug in the splice

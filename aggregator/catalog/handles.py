@@ -56,11 +56,14 @@ def _resolve(fetcher: XFetcher, spec: SourceSpec, store: Store) -> Probe:
     except SourceError as exc:
         report.error, report.hint = str(exc), exc.hint
         return report
+    said = " ".join(warnings).lower()
+    report.x_suspended = "suspended" in said
     if not user_id:
         report.error = f"{spec.id}: @{spec.handle} was not found" + (f": {'; '.join(warnings)}" if warnings else "")
         report.hint = "check the handle's spelling on x.com; a suspended or deleted account cannot be collected"
         return report
     report.ok, report.x_user_id = True, user_id
+    report.x_protected = "protected account" in said
     if warnings:
         report.hint = "; ".join(warnings)
     report.newest_entry = store.source_state(spec.id).get("newest_post_at")

@@ -47,6 +47,8 @@ class Probe:
     html_page: bool = False
     feeds_found: list[str] = field(default_factory=list)  # an HTML page's advertised feeds
     x_user_id: str | None = None
+    x_protected: bool | None = None  # its posts cannot be read
+    x_suspended: bool | None = None
     error: str | None = None
     hint: str | None = None
 

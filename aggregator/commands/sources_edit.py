@@ -89,13 +89,20 @@ def _x_entry(ctx: Context, handle: str) -> tuple[dict[str, Any], list[str]]:
 @click.option("--evidence", type=click.Choice(EVIDENCE_LEVELS), default="unverified", show_default=True,
               help="How strongly the evidence ties the source to the mission.")
 @click.option("--note", help="Where that evidence is (evidence_note).")
+@click.option("--covers", multiple=True, help="With --mission general: a mission it can bring (repeatable).")
 @click.option("--dry-run", is_flag=True, help="Fetch and show, write nothing.")
 @pass_ctx
 def add_command(ctx: Context, target: str, mission: str, name: str | None, evidence: str,
-                note: str | None, dry_run: bool) -> None:
+                note: str | None, covers: tuple[str, ...], dry_run: bool) -> None:
     """Add a feed (a page's feed is discovered) or an X @handle to a mission's file."""
     catalog = Catalog(ctx.config)
     path = catalog.path_for(mission)
+    general = path.name == "_general.yaml"
+    if covers and not general:
+        raise UsageError("--covers is for general sources only; nothing written",
+                         hint="a mission's own source belongs to that mission; use --mission general")
+    for acronym in covers:
+        catalog.path_for(acronym)  # refuses an unknown mission
     if is_handle(target):
         entry, lines = _x_entry_checked(ctx, catalog, target)
     else:
@@ -115,6 +122,8 @@ def add_command(ctx: Context, target: str, mission: str, name: str | None, evide
         entry["name"] = name
     entry["evidence"] = evidence
     entry["evidence_note"] = note or f"added with `aggregator sources add {target}`"
+    if covers:
+        entry["covers"] = [c.upper() for c in covers]
     catalog.refuse_duplicate(entry)
     text = apply(path, [("add", entry)])
     for line in lines:
