@@ -58,7 +58,7 @@ def page_sources(site: Site, mission: Mission, shown: list[cards.Card]) -> list[
     out: list[dict[str, Any]] = []
     seen: set[str] = set()
 
-    def add(source_id: str, own: bool) -> None:
+    def add(source_id: str) -> None:
         if not source_id or source_id in seen:
             return
         seen.add(source_id)
@@ -69,15 +69,17 @@ def page_sources(site: Site, mission: Mission, shown: list[cards.Card]) -> list[
             "handle": spec.handle if spec else (address if kind == "x" else None),
             "url": spec.url if spec else (address if kind == "feed" else None),
             "name": spec.name if spec else names.get(source_id, address),
-            "unverified": own and spec is not None and not spec.verified,
+            # its evidence is weaker than a page seen: said of the mission's own sources only
+            "unverified": spec is not None and spec.mission == mission.acronym and not spec.verified,
         })
 
     for spec in mission.sources:
-        add(spec.id, own=True)
+        if not spec.disabled:  # a disabled one appears only if a post shown came from it
+            add(spec.id)
     for c in shown:
-        add(str(c.row.get("source_id") or ""), own=False)
+        add(str(c.row.get("source_id") or ""))
         for story_source in c.row.get("story_sources") or ():
-            add(story_source.source_id, own=False)
+            add(story_source.source_id)
     return out
 
 
