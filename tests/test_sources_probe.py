@@ -133,3 +133,13 @@ def test_list_shows_every_source_with_its_evidence(tmp_path: Path) -> None:
     assert "@UNMIKOnline" in text and "unverified" in text and "UNIFIL" not in text
     bad = run(config, "sources", "list", "--mission", "NOPE")
     assert bad.exit_code != 0 and "unknown mission" in bad.output
+
+
+def test_check_json_carries_the_source_warnings(tmp_path: Path) -> None:
+    feeds = tmp_path / "feeds"
+    write_mission(feeds, "AAA")
+    config = project(tmp_path, feeds=False)
+    result = run(config, "check", "--json")
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    assert data["ok"] and any(w.startswith("AAA: no source") for w in data["warnings"])
