@@ -52,7 +52,7 @@ def probe_handles(settings: Settings, specs: Sequence[SourceSpec], env: Mapping[
 def _resolve(fetcher: XFetcher, spec: SourceSpec, store: Store) -> Probe:
     report = Probe(spec.id, "x", f"@{spec.handle}")
     try:
-        user_id, warnings = fetcher.resolve(spec)
+        user_id, warnings, _flags = fetcher.resolve(spec)  # flags: written by `x resolve`, not a probe
     except SourceError as exc:
         report.error, report.hint = str(exc), exc.hint
         return report
