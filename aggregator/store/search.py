@@ -47,6 +47,15 @@ _IS = {
     "pinned": "COALESCE(m.pinned, 0) = 1",
 }
 _HAS = {"media": "p.media != '[]'", "link": "p.links != '[]'"}
+# The moderation desk's states (issue 17); not in the query language (``state`` key only).
+_STATE = {
+    "new": "NOT EXISTS (SELECT 1 FROM audit_log a WHERE a.post_id = p.id)",
+    "visible": "COALESCE(m.hidden, 0) = 0",
+    "hidden": "COALESCE(m.hidden, 0) = 1",
+    "pinned": "COALESCE(m.pinned, 0) = 1",
+    "flagged": "p.availability != 'available'",
+}
+STATES = tuple(_STATE)
 
 
 @dataclass
@@ -83,14 +92,19 @@ def _like(value: str) -> str:
 
 def _filter_sql(key: str, values: Sequence[str]) -> tuple[str, list[Any]]:
     """One filter key with any of ``values`` -> (SQL condition, parameters)."""
-    if key == "mission":
+    if key in ("mission", "desk_mission"):  # desk_*: the desk's menus, AND-ed with the query
         marks = ",".join("?" * len(values))
         sql = f"EXISTS (SELECT 1 FROM post_tags t WHERE t.post_id = p.id AND t.mission IN ({marks}))"
         return sql, list(values)
     parts: list[str] = []
     params: list[Any] = []
     for v in values:
-        if key == "source":
+        if key == "desk_source":
+            parts.append("p.source_id = ?")
+            params.append(v)
+        elif key == "state":
+            parts.append(_STATE[v])
+        elif key == "source":
             sid = f"x:{v[1:].lower()}" if v.startswith("@") else v
             parts.append(
                 "p.source_id IN (SELECT id FROM sources WHERE id = ? OR lower(name) = lower(?)"
