@@ -205,6 +205,7 @@ def test_accounts_made_before_roles_become_admins(tmp_path: Path) -> None:
     conn.execute("DROP INDEX signin_failures_name")
     conn.execute("DROP INDEX signin_failures_address")
     conn.execute("DROP INDEX audit_log_at")
+    conn.execute("DROP INDEX posts_flagged")
     conn.execute("ALTER TABLE editors DROP COLUMN role")
     conn.execute("ALTER TABLE editors DROP COLUMN last_sign_in_at")
     conn.execute("ALTER TABLE editor_sessions DROP COLUMN notice")

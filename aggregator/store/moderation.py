@@ -195,16 +195,30 @@ class ModerationMixin:
         rows = list(self.db.query("SELECT * FROM moderation WHERE post_id = ?", [post_id]))
         return rows[0] if rows else {}
 
+    def desk_version(self) -> tuple[int, int]:
+        """(newest post rowid, newest audit entry id): changes when either table grows."""
+        row = self.db.execute(
+            "SELECT (SELECT COALESCE(MAX(rowid), 0) FROM posts),"
+            " (SELECT COALESCE(MAX(id), 0) FROM audit_log)"
+        ).fetchone()
+        return int(row[0]), int(row[1])
+
     def unreviewed_counts(self) -> dict[str, int]:
-        """Per mission: posts no editor has acted on yet."""
-        return {
-            r[0]: r[1]
-            for r in self.db.execute(
-                """SELECT t.mission, COUNT(*) FROM post_tags t
-                   WHERE NOT EXISTS (SELECT 1 FROM audit_log a WHERE a.post_id = t.post_id)
-                   GROUP BY t.mission"""
-            ).fetchall()
-        }
+        """Per mission: posts no editor has acted on yet.
+
+        All posts per mission (read off the ``post_tags_mission_sort`` index) minus the few
+        that appear in the audit log: a scan of the small table, not an anti-join per post
+        (665 ms -> ~25 ms with 100,000 posts, benchmarks/desk.py)."""
+        total = dict(self.db.execute(
+            "SELECT mission, COUNT(*) FROM post_tags INDEXED BY post_tags_mission_sort GROUP BY mission"
+        ).fetchall())
+        reviewed = dict(self.db.execute(
+            """SELECT t.mission, COUNT(*) FROM post_tags t
+               WHERE t.post_id IN (SELECT post_id FROM audit_log WHERE post_id IS NOT NULL)
+               GROUP BY t.mission"""
+        ).fetchall())
+        counts = {m: n - reviewed.get(m, 0) for m, n in total.items()}
+        return {m: n for m, n in counts.items() if n > 0}
 
     def audit_log(self, post_id: str | None = None, *, limit: int = 200) -> list[dict[str, Any]]:
         """Editor actions, newest first (one post's, or all)."""

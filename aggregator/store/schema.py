@@ -656,6 +656,10 @@ def _editor_roles(db: Database) -> None:
         )"""
     )
     db.execute("CREATE INDEX audit_log_at ON audit_log(at)")
+    # The desk's "flagged at the source" filter: the few deleted/withheld posts, by index.
+    db.execute(
+        "CREATE INDEX posts_flagged ON posts(availability) WHERE availability != 'available'"
+    )
 
 
 DESCRIPTIONS["editor_missions"] = ("The missions an editor (role 'editor') may act on", {})

@@ -48,12 +48,14 @@ _IS = {
 }
 _HAS = {"media": "p.media != '[]'", "link": "p.links != '[]'"}
 # The moderation desk's states (issue 17); not in the query language (``state`` key only).
+# The rare ones are written as IN (small set) so SQLite looks their few posts up and sorts
+# them, instead of walking the whole time index (6.9 s -> 63 ms with 100,000 posts).
 _STATE = {
     "new": "NOT EXISTS (SELECT 1 FROM audit_log a WHERE a.post_id = p.id)",
     "visible": "COALESCE(m.hidden, 0) = 0",
-    "hidden": "COALESCE(m.hidden, 0) = 1",
-    "pinned": "COALESCE(m.pinned, 0) = 1",
-    "flagged": "p.availability != 'available'",
+    "hidden": "p.id IN (SELECT post_id FROM moderation WHERE hidden = 1)",
+    "pinned": "p.id IN (SELECT post_id FROM moderation WHERE pinned = 1)",
+    "flagged": "p.rowid IN (SELECT rowid FROM posts WHERE availability != 'available')",
 }
 STATES = tuple(_STATE)
 

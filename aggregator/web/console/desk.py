@@ -6,6 +6,7 @@ or on a selection. The permalink page ``/post/<id>`` posts to the same ``act`` h
 from __future__ import annotations
 
 import json
+import time
 from typing import Any
 from urllib.parse import parse_qsl, urlencode
 
@@ -19,6 +20,7 @@ from aggregator.web.console.auth import SignIn, editor_session, same
 from aggregator.web.console.text import ACTION_WORDS, translator
 
 PAGE_SIZE = 50
+COUNTS_TTL = 60.0
 FILTERS = ("mission", "source", "state", "from", "to", "q")
 
 
@@ -33,6 +35,17 @@ def safe_back(value: str) -> str:
 
 class Desk(SignIn):
     """The queue and the actions."""
+
+    _counts: tuple[tuple[int, int], float, dict[str, int]] | None = None
+
+    def new_counts(self) -> dict[str, int]:
+        """Posts no editor acted on, per mission, for the mission menu: recounted when a post
+        or an audit entry was added, and at least once a minute (a retag moves posts)."""
+        key = self.app.store.desk_version()
+        now = time.monotonic()
+        if self._counts is None or self._counts[0] != key or now - self._counts[1] > COUNTS_TTL:
+            self._counts = (key, now, self.app.store.unreviewed_counts())
+        return self._counts[2]
 
     def filters(self, request: Request) -> dict[str, str]:
         q = query(request)
@@ -88,7 +101,7 @@ class Desk(SignIn):
             csrf=session.csrf_token, missions=sorted(self.app.config.missions),
             sources=sorted(names.items(), key=lambda kv: kv[1].lower()), sources_map=names,
             request_cursor=bool(query(request).get("cursor")),
-            states=STATES, counts=store.unreviewed_counts(), notice=self.notice(session.notice),
+            states=STATES, counts=self.new_counts(), notice=self.notice(session.notice),
             here=request.path + ("?" + request.query_string if request.query_string else ""),
             first=f"{BASE}/?" + urlencode({**{k: v for k, v in f.items() if v}, "lang": lang}),
             other_lang_href=f"{BASE}/?" + urlencode(
