@@ -26,7 +26,7 @@ FILTERS = ("mission", "source", "state", "from", "to", "q")
 
 def safe_back(value: str) -> str:
     """Where to go after an action: a desk or permalink URL of this site, nothing else."""
-    if not value.startswith((f"{BASE}/", "/post/")) or "//" in value or "\\" in value:
+    if not value.startswith((f"{BASE}/", "/post/", "/fr/post/")) or "//" in value or "\\" in value:
         return f"{BASE}/"
     path, _, qs = value.partition("?")
     kept = [(k, v) for k, v in parse_qsl(qs, keep_blank_values=True) if k not in ("done", "n")]
