@@ -96,7 +96,7 @@ def main() -> None:
                     url = found.group(1).replace("&amp;", "&")
                 status, body = request(wsgi, url, token)
                 assert status.startswith("200"), (url, status)
-                rows = body.count('class="row')
+                rows = body.count('<li class="row')
                 samples = []
                 for _ in range(args.runs):
                     t0 = time.perf_counter()
