@@ -715,3 +715,17 @@ DESCRIPTIONS["runs"][1].update({
     "owner": "host:pid:nonce of the process that ran it",
     "interrupted_at": "set when a later start found the run's process gone before it finished",
 })
+
+
+@MIGRATIONS(name="0090a_x_catching_up")
+def _x_catching_up(db: Database) -> None:
+    # A burst larger than x.max_pages: the posts after x_gap_since and before x_gap_until
+    # (X status ids) are still to read; later runs read them, older pages first (#14).
+    db.execute("ALTER TABLE sources ADD COLUMN x_gap_since TEXT")
+    db.execute("ALTER TABLE sources ADD COLUMN x_gap_until TEXT")
+
+
+DESCRIPTIONS["sources"][1].update({
+    "x_gap_since": "X: catching up after a burst; posts newer than this id are still to read...",
+    "x_gap_until": "...and older than this one (NULL: nothing left to read)",
+})
