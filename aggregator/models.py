@@ -225,6 +225,7 @@ class FetchResult:
     extra_state: Mapping[str, Any] = field(default_factory=dict)  # e.g. X user id, handle
     # What X said about posts and the account (flags set or cleared with the posts, #14).
     availability: tuple[Availability, ...] = ()
+    fetch_s: float = 0.0  # seconds the fetch took (the run log's duration includes them)
     # What the caller's ``after_parse`` made of the items in the parse worker (collect:
     # normalized, tagged posts). When set, ``items`` is empty: the posts carry each entry.
     prepared: Any = None
@@ -317,3 +318,4 @@ class SourceReport:
     error_kind: str | None = None
     next_due: datetime | None = None
     missions_changed: frozenset[str] = frozenset()
+    warnings: tuple[str, ...] = ()  # what a successful fetch noted (shown by collect and status)
