@@ -287,6 +287,7 @@ class Post:
     content_hash: str = ""
     raw: str = "{}"  # the source's entry as JSON text (see ``raw_json``), stored as it is
     canonical_url: str | None = None  # for one-card-per-story grouping
+    aliases: tuple[str, ...] = ()  # other ids of the same post (an X post's other versions)
 
     @property
     def sort_time(self) -> datetime:

@@ -13,6 +13,7 @@ import subprocess
 import threading
 import time
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +24,8 @@ from aggregator.cli import cli
 from tests.conftest import ROOT
 from tests.fake_x_api import FakeXApi, split_page, timeline_headers, twarc_page, user_body
 from tests.feeds_server import FeedServer, write_config
+
+NOW = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
 
 AGGREGATOR = ROOT / ".venv/bin/aggregator"
 TOKEN = "secret-test-token-123"
@@ -414,3 +417,30 @@ def test_a_burst_larger_than_max_pages_is_caught_up_in_the_next_runs(tmp_path: P
     assert fake.seen(TIMELINE)[4].params["since_id"] == "130" and "until_id" not in fake.seen(TIMELINE)[4].params
     assert json.loads(runner.invoke(cli, ["--config", str(config), "x", "status", "--json"]).output)[
         "sources"][0]["catching_up"] is False
+
+
+@pytest.mark.parametrize("api_first", [True, False])
+def test_an_edited_post_read_through_the_api_and_a_bridge_is_one_post(
+    tmp_path: Path, shared: Path, api_first: bool
+) -> None:
+    """#14: the API names an edited post by its first version, a bridge links to the latest
+    (twarc-csv's real edit: 1576994746135764992 edited as 1576994789110992896)."""
+    from aggregator.models import RawItem
+    from aggregator.normalize import normalize
+    from aggregator.store import Store
+
+    page = twarc_page(shared, "edited_after")
+    tweet = page["data"][0]
+    first, latest = tweet["edit_history_tweet_ids"]
+    api = normalize(RawItem("x:wongmjane", "x", {"tweet": tweet, "includes": page.get("includes", {})}),
+                    collected_at=NOW)
+    link = f"https://x.com/wongmjane/status/{latest}"
+    bridged = normalize(RawItem("x:wongmjane", "feed", {"id": link, "link": link, "title": "hey :)",
+                                                       "summary": "hey :)"}), collected_at=NOW)
+    assert (api.id, bridged.id) == (f"x:{first}", f"x:{latest}")
+    with Store(tmp_path / "a.db") as store:
+        store.db.execute("INSERT INTO sources (id, kind, name) VALUES ('x:wongmjane', 'x', '@wongmjane')")
+        for post in ([api, bridged, api] if api_first else [bridged, api, bridged, api]):
+            store.save_posts([(post, [])])
+        rows = store.db.execute("SELECT id, kind FROM posts").fetchall()
+    assert len(rows) == 1 and rows[0][1] == "x"  # one post, the API's richer copy
