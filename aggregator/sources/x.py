@@ -317,7 +317,8 @@ class XFetcher:
             self.store.mark_availability(run.marks, self.store.clock())
         tweets = sorted({str(t["id"]): t for t in run.tweets}.values(), key=lambda t: int(t["id"]))
         items = tuple(
-            RawItem(source_id=spec.id, kind="x", data={"tweet": t, "includes": pick_includes(t, run.includes)})
+            RawItem(source_id=spec.id, kind="x", data={"tweet": t, "includes": pick_includes(t, run.includes)},
+                    feed_language=spec.language)
             for t in tweets
         )
         old = str(row.get("cursor") or "") or None

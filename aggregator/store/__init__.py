@@ -27,7 +27,7 @@ from aggregator.store.schema import MIGRATIONS
 from aggregator.store.search import SearchMixin
 from aggregator.store.service import ServiceMixin
 from aggregator.store.sources import SourcesMixin
-from aggregator.store.tags import TagsMixin
+from aggregator.store.tags import LanguagesMixin, TagsMixin
 from aggregator.store.xusage import XUsageMixin
 
 Clock = Callable[[], datetime]
@@ -39,7 +39,7 @@ def system_clock() -> datetime:
     return datetime.now(UTC)
 
 
-class Store(PostsMixin, SourcesMixin, RenderMixin, ModerationMixin, EditorsMixin, ServiceMixin, SearchMixin, ArchiveMixin, XUsageMixin, TagsMixin, DigestMixin):
+class Store(PostsMixin, SourcesMixin, RenderMixin, ModerationMixin, EditorsMixin, ServiceMixin, SearchMixin, ArchiveMixin, XUsageMixin, TagsMixin, LanguagesMixin, DigestMixin):
     def __init__(
         self, path: str | Path, *, clock: Clock = system_clock, readonly: bool = False
     ) -> None:

@@ -581,3 +581,21 @@ DESCRIPTIONS["post_history"] = (
     "Every version of every post with its raw entry (a view over post_versions and posts)",
     {},
 )
+
+
+# --- 0130: where each post's language came from (issue 18) ----------------------------
+
+
+@MIGRATIONS(name="0130_language_origin")
+def m0130_language_origin(db: Database) -> None:
+    # NULL origin: collected before 0130 (`aggregator relang` fills it in).
+    db.execute("ALTER TABLE posts ADD COLUMN language_origin TEXT")
+    db.execute("ALTER TABLE posts ADD COLUMN language_confidence REAL")
+
+
+DESCRIPTIONS["posts"][1].update({
+    "language": "BCP 47 language tag (en, fr-CA); und when there is nothing to tell it from",
+    "language_origin": "entry (the post declared it), feed (its feed or source did) or "
+    "detected (from the text); NULL: collected before issue 18, see `aggregator relang`",
+    "language_confidence": "the detector's probability (0-1) when the language was detected",
+})
