@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import difflib
-import importlib.util
 import json
 import sys
 from collections.abc import Callable, Sequence
@@ -61,18 +60,16 @@ def _names(spec: SourceSpec) -> set[str]:
     return names
 
 
-def _after_collect(app: Any, changed: set[str]) -> list[str]:
-    """Fetch pending media and re-render the changed missions, where those parts exist."""
-    notes: list[str] = []
-    if importlib.util.find_spec("aggregator.media") is not None:
-        from aggregator.media import fetch_pending_media
+def _publish(app: Any, changed: set[str]) -> list[str]:
+    """Fetch pending media and render the changed missions and every mission still marked
+    pending in the archive (stored by a run killed before it rendered)."""
+    if not changed and not app.store.pending_renders().missions:
+        return []
+    from aggregator.media import fetch_pending_media
+    from aggregator.render import render_site
 
-        notes.append(f"{fetch_pending_media(app)} images stored")
-    if changed and importlib.util.find_spec("aggregator.render") is not None:
-        from aggregator.render import render_site
-
-        notes.append(f"{len(render_site(app, missions=changed))} files rendered")
-    return notes
+    copied = fetch_pending_media(app)
+    return [f"{copied} images stored", f"{len(render_site(app, missions=changed))} files rendered"]
 
 
 @cli.command("collect")
@@ -95,6 +92,8 @@ def collect_command(
     total = len(only if only is not None else config.all_sources())
     interactive = sys.stdout.isatty()
     with make_app(config) as app:
+        # What an earlier run stored but never published is published first, before any fetch.
+        earlier = [] if no_render else _publish(app, set())
         bar: AbstractContextManager[Any] = (
             click.progressbar(length=total, label="collecting", show_pos=True)
             if interactive else nullcontext(None)
@@ -104,7 +103,9 @@ def collect_command(
                 (lambda _r: progress.update(1)) if progress is not None else None
             )
             result = collect(app, only=only, due_only=due, progress=step)
-        notes = [] if no_render else _after_collect(app, result.missions_changed)
+        notes = [] if no_render else _publish(app, result.missions_changed)
+    if earlier:
+        click.echo(f"published what an earlier run stored: {'; '.join(earlier)}")
     click.echo(result.summary() + "".join(f"; {n}" for n in notes))
     for report in result.failed:
         click.echo(f"  failed: {report.error}", err=True)
