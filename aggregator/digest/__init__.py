@@ -36,6 +36,7 @@ from aggregator.mailer import (
 )
 from aggregator.mailer import secret_key as _secret_key
 from aggregator.models import parse_iso, utc
+from aggregator.render.i18n import site_title
 
 if TYPE_CHECKING:
     from aggregator.app import App
@@ -66,6 +67,8 @@ class DigestResult:
     deferred: list[str] = field(default_factory=list)
     pending: int = 0
     error: str | None = None
+    reason: str | None = None  # ``error`` without its hint
+    hint: str | None = None
 
 
 # --- when ------------------------------------------------------------------------------
@@ -146,7 +149,8 @@ def render_posts(
     s = app.config.settings
     rows = app.store.digest_posts(post_ids, dl.missions)
     return render_digest(
-        dl, rows, missions=app.config.missions, base_url=s.base_url, site_title=s.site_title,
+        dl, rows, missions=app.config.missions, base_url=s.base_url,
+        site_title=site_title(s, dl.language),
         window_start=start, window_end=end,
     )
 
@@ -319,14 +323,14 @@ def _deliver(
             try:
                 smtp.send(msg, dl.sender, email)
             except SendFailed as exc:
-                if exc.permanent and not exc.connection_lost:
+                if exc.permanent and not (exc.connection_lost or exc.relay):  # this reader only
                     store.mark_send(run_id, email, "failed", app.now(), error=exc.message, code=exc.code)
                     result.failed.append(email)
                     continue
-                if exc.connection_lost:
-                    if exc.code is not None:  # the server said no before closing
+                if exc.connection_lost or exc.relay:  # the relay, not this reader: stop here
+                    if exc.code is not None:  # the server said no: this message did not leave
                         store.mark_send(run_id, email, "deferred", app.now(), error=exc.message, code=exc.code)
-                    result.error = str(exc)
+                    result.error, result.reason, result.hint = str(exc), exc.message, exc.hint
                     break
                 store.mark_send(run_id, email, "deferred", app.now(), error=exc.message, code=exc.code)
                 result.deferred.append(email)

@@ -8,7 +8,7 @@ returns the paths whose content changed.
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -48,7 +48,10 @@ def make_env(templates_dir: Path | None = None) -> Environment:
     env.globals["as_of"] = i18n.as_of
     env.globals["reason"] = i18n.reason
     env.globals["mission_name"] = i18n.mission_name
+    env.globals["site_title"] = i18n.site_title
     env.filters["absolute"] = cards.absolute
+    env.filters["when"] = i18n.when
+    env.filters["number"] = i18n.number
     env.filters["safe_url"] = cards.safe_url
     return env
 
@@ -103,7 +106,11 @@ class Site:
             ) from exc
 
 
-def render_site(app: App, missions: Collection[str] | None = None) -> list[Path]:
+def render_site(
+    app: App,
+    missions: Collection[str] | None = None,
+    progress: Callable[[int], None] | None = None,
+) -> list[Path]:
     """Write the site into ``output/``; only the given missions' own files when ``missions``
     is set (the index, the all-missions feeds and the embed page are always refreshed),
     plus every mission still marked pending in the archive (stored by a run that stopped
@@ -135,6 +142,8 @@ def render_site(app: App, missions: Collection[str] | None = None) -> list[Path]
         pages.render_mission(site, mission)
         render_widget(site, mission)
         syndication.render_feeds(site, mission)
+        if progress is not None:
+            progress(1)
     syndication.render_feeds(site, None)
     render_embed(site)
     # A mission no longer configured has no page to render: its mark goes too.
