@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 import yaml
 from click.testing import CliRunner
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from aggregator.app import make_app
@@ -59,6 +59,7 @@ def test_tidy_gives_a_bcp47_tag_or_nothing(code: str) -> None:
     assert tag is None or BCP47.match(tag), tag
 
 
+@settings(deadline=None)  # the first call loads the model
 @given(st.text(max_size=400), st.text(max_size=80))
 def test_detection_always_answers_with_a_code_and_a_probability(text: str, title: str) -> None:
     got = detect(title, text)
@@ -197,3 +198,18 @@ def test_relang_dry_run_changes_nothing_then_fills_every_language(demo_config: P
     assert "en-US" in {lang for lang, _ in after.values()}
     again = runner.invoke(cli, ["--config", str(demo_config), "relang", "--dry-run"])
     assert "0 languages would change" in again.output
+
+
+def test_the_unpacked_model_answers_like_the_packaged_one() -> None:
+    from py3langid.langid import MODEL_FILE, LanguageIdentifier
+
+    from aggregator.normalize.language import _cached_identifier, cache_dir
+
+    cached = _cached_identifier()
+    packaged = LanguageIdentifier.from_model_file(MODEL_FILE, norm_probs=True)
+    texts = ["Peacekeepers patrolled the border.", "Les casques bleus patrouillent à Bangui.",
+             "قامت قوات حفظ السلام بدورية", "Walinda amani kutoka kwa ujumbe wa Umoja wa Mataifa", ""]
+    for text in texts:
+        (a, p), (b, q) = cached.classify(text), packaged.classify(text)
+        assert a == b and abs(p - q) < 1e-6
+    assert any(cache_dir().glob("py3langid-*/ptc.npy"))
