@@ -642,3 +642,27 @@ DESCRIPTIONS["posts"][1].update({
     "detected (from the text); NULL: collected before issue 18, see `aggregator relang`",
     "language_confidence": "the detector's probability (0-1) when the language was detected",
 })
+
+
+@MIGRATIONS(name="0130a_alerts")
+def m0130a_alerts(db: Database) -> None:
+    # Saved searches that send alerts (#18 item 2). The recipient is a subscriber of the
+    # list "alert.<name>" and each alert email a run of the digest ledger (digest_runs,
+    # digest_run_posts, digest_sends): exactly once, one-click unsubscribe, as for digests.
+    db.execute(
+        """
+        CREATE TABLE alerts (
+            name TEXT PRIMARY KEY,
+            query TEXT NOT NULL,
+            email TEXT NOT NULL,
+            every TEXT NOT NULL DEFAULT 'daily',
+            created_at TEXT NOT NULL,
+            created_by TEXT NOT NULL DEFAULT ''
+        )"""
+    )
+
+
+DESCRIPTIONS["alerts"] = (
+    "Saved searches that email new matching posts (aggregator alerts; list alert.<name>)",
+    {"every": "hourly or daily", "created_by": "cli, or the editor who saved it on /search"},
+)

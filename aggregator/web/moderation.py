@@ -64,6 +64,16 @@ def _session(app: App, request: Request) -> tuple[Session | None, str]:
     return (app.store.session(token) if token else None), token
 
 
+def current_session(app: App, request: Request) -> Session | None:
+    """The signed-in editor's session (name and CSRF token) for this request, or None."""
+    return _session(app, request)[0]
+
+
+def same_token(a: str, b: str) -> bool:
+    """Two CSRF tokens are equal (constant time; empty never matches)."""
+    return _same(a, b)
+
+
 def current_editor(app: App, request: Request) -> str | None:
     """The signed-in editor's name for this request, or None (anonymous, expired, revoked)."""
     session, _ = _session(app, request)
