@@ -3,9 +3,14 @@
 An alert is a saved query, one address and a rhythm (hourly or daily). Its emails are digest
 runs of the list ``alert.<name>`` (a name no digest list can take: digest list names have no
 dot), so they share the digest's exactly-once ledger, its MIME, one-click unsubscribe and
-HTML+text rendering (``digest.send_digest`` with a ``Watch``). Each email carries only public
-posts matching the query that no earlier email of the alert carried, published since the
-previous one (the same window rule as digests); nothing is sent when nothing matched.
+HTML+text rendering (``digest.send_digest`` with a ``Watch``). Each email carries the public
+posts matching the query that entered the archive since the previous check and that no
+earlier email of the alert carried; nothing is sent when nothing matched.
+
+Alerts follow what *enters the archive* (collection time), where digests follow publication
+time: an alert watches the archive for its query, so a matching post is news to it whenever
+it arrives (a source added later, a feed that dates its entries oddly); the archive as it
+stood when the alert was saved is never sent.
 """
 
 from __future__ import annotations
@@ -18,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode, urljoin, urlsplit
 
 from aggregator import search
-from aggregator.digest import LATE_ARRIVAL, DigestResult, Watch, send_digest
+from aggregator.digest import DigestResult, Watch, send_digest
 from aggregator.digest.lists import DigestList
 from aggregator.errors import DeliveryError, UsageError
 from aggregator.mailer import valid_address
@@ -125,7 +130,7 @@ def watch(app: App, alert: Alert) -> Watch:
     base = app.config.settings.base_url
 
     def select(start: datetime, end: datetime) -> list[str]:
-        return app.store.alert_post_ids(alert.list_name, plan, start, end, start - LATE_ARRIVAL)
+        return app.store.alert_post_ids(alert.list_name, plan, start, end)
 
     return Watch(query=alert.query, since=alert.created_at, select=select,
                  search_url=urljoin(base, "search?" + urlencode({"q": alert.query, "sort": "newest"})))

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+import dataclasses
+from datetime import datetime, timedelta
 from pathlib import Path
 from urllib.parse import parse_qs, urlencode, urlsplit
 from wsgiref.util import setup_testing_defaults
@@ -28,6 +29,11 @@ from tests.digest_support import (
 
 def _kosovo(n: int, when, *, text: str = "") -> tuple:
     return post(n, "UNMIK", when, text=text or f"Kosovo: UNMIK patrol number {n} met community leaders.")
+
+
+def _old(n: int, collected: datetime) -> tuple:
+    p, tags = _kosovo(n, collected)
+    return dataclasses.replace(p, published_at=collected - timedelta(days=2000)), tags
 
 
 def _cli(cfg: Path, *args: str) -> tuple[int, str]:
@@ -73,11 +79,13 @@ def test_an_alert_sends_each_new_matching_post_once_even_across_restarts(tmp_pat
                 _kosovo(3, NOW - timedelta(hours=1)),
                 post(4, "UNMIK", NOW - timedelta(hours=1), text="A patrol near the Ibar bridge."),
                 _kosovo(5, NOW - timedelta(minutes=30)),
+                # a new source's old post, collected after the alert was saved: new to it
+                _old(7, NOW - timedelta(hours=1)),
             ])
             app.store.db.execute("INSERT INTO moderation (post_id, hidden) VALUES ('post-UNMIK-5', 1)")
             app.store.db.conn.commit()
             first = due_alerts(app, NOW)
-            assert [(r.status, r.posts, r.sent) for r in first] == [("complete", 2, 1)]
+            assert [(r.status, r.posts, r.sent) for r in first] == [("complete", 3, 1)]
             assert due_alerts(app, NOW + timedelta(minutes=10)) == []  # not an hour yet
         with open_app(cfg, NOW + timedelta(hours=2)) as app:  # restarted: nothing is new
             again = due_alerts(app, NOW + timedelta(hours=2))
@@ -90,7 +98,7 @@ def test_an_alert_sends_each_new_matching_post_once_even_across_restarts(tmp_pat
             assert [r.status for r in due_alerts(app, NOW + timedelta(hours=6))] == ["empty"]
     assert len(inbox.messages) == 2
     text, html = parts(inbox.messages[0])
-    assert "number 2" in text and "number 3" in text
+    assert "number 2" in text and "number 3" in text and "number 7" in text
     assert "number 1" not in text and "number 4" not in text and "number 5" not in text
     assert "Your saved search: Kosovo" in text and "search?q=Kosovo" in text
     assert "number 2" in html and "Kosovo" in html

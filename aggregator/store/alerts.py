@@ -53,21 +53,20 @@ class AlertsMixin:
         return list(self.db.query("SELECT * FROM alerts ORDER BY name"))
 
     def alert_post_ids(
-        self, list_name: str, plan: SearchPlan, start: datetime, end: datetime,
-        late_after: datetime,
+        self, list_name: str, plan: SearchPlan, start: datetime, end: datetime
     ) -> list[str]:
-        """Public posts matching ``plan``, published in (start, end] (or collected in it and
-        published after ``late_after``), that no earlier email of ``list_name`` carried."""
+        """Public posts matching ``plan`` that entered the archive in (start, end] and that
+        no earlier email of ``list_name`` carried."""
         from aggregator.store.search import _build
 
         q = _build(plan, "newest", include_hidden=False)
         q.where += [
-            "p.sort_at <= ?",
-            "(p.sort_at > ? OR (p.collected_at > ? AND p.sort_at > ?))",
+            "p.collected_at > ?",
+            "p.collected_at <= ?",
             """NOT EXISTS (
                 SELECT 1 FROM digest_run_posts rp JOIN digest_runs r ON r.id = rp.run_id
                 WHERE rp.post_id = p.id AND r.list_name = ? AND r.status != 'empty')""",
         ]
-        params = [*q.params, _t(end), _t(start), _t(start), _t(late_after), list_name]
+        params = [*q.params, _t(start), _t(end), list_name]
         rows = self.db.execute(q.text("p.id") + " ORDER BY p.id", params).fetchall()
         return [str(r[0]) for r in rows]
