@@ -119,9 +119,14 @@ def test_one_click_unsubscribe_stops_an_alert(tmp_path: Path) -> None:
             add_posts(app, [_kosovo(1, NOW - timedelta(hours=1))])
             assert [r.sent for r in due_alerts(app, NOW)] == [1]
             url = inbox.messages[0]["List-Unsubscribe"].split(",")[1].strip(" <>")
+            parsed = urlsplit(url)
+            page: dict[str, object] = {}
+            setup_testing_defaults(page)
+            page.update(PATH_INFO=parsed.path, QUERY_STRING=parsed.query)
+            shown = b"".join(make_wsgi(app)(page, lambda s, h: None)).decode()
+            assert "Alert: kosovo" in shown and "ana@example.org" in shown
             environ: dict[str, object] = {}
             setup_testing_defaults(environ)
-            parsed = urlsplit(url)
             body = b"List-Unsubscribe=One-Click"
             environ.update(REQUEST_METHOD="POST", PATH_INFO=parsed.path, QUERY_STRING=parsed.query,
                            CONTENT_TYPE="application/x-www-form-urlencoded",
