@@ -188,6 +188,21 @@ class RawItem:
 
 
 @dataclass(frozen=True)
+class Availability:
+    """What X said about a post, or about an account and so every post of it (#14).
+
+    ``target`` is a post id (``x:<status id>``) or, with ``account=True``, the X source's id.
+    ``state`` is ``available`` (X returned it: an earlier flag clears), ``withheld``,
+    ``protected``, ``suspended`` or ``deleted``.
+    """
+
+    target: str
+    state: str
+    note: str = ""
+    account: bool = False
+
+
+@dataclass(frozen=True)
 class FetchResult:
     """What one fetch of one source produced.
 
@@ -211,6 +226,8 @@ class FetchResult:
     warnings: tuple[str, ...] = ()
     units_read: Mapping[str, int] = field(default_factory=dict)  # X billing: posts, users
     extra_state: Mapping[str, Any] = field(default_factory=dict)  # e.g. X user id, handle
+    # What X said about posts and the account (flags set or cleared with the posts, #14).
+    availability: tuple[Availability, ...] = ()
     # What the caller's ``after_parse`` made of the items in the parse worker (collect:
     # normalized, tagged posts). When set, ``items`` is empty: the posts carry each entry.
     prepared: Any = None
@@ -297,7 +314,7 @@ class SourceReport:
     """The outcome of one source in one run, for logs, `status` and the run log."""
 
     source_id: str
-    outcome: Literal["ok", "not_modified", "unchanged", "error", "skipped"]
+    outcome: Literal["ok", "not_modified", "unchanged", "error", "rate_limited", "skipped"]
     posts_added: int = 0
     posts_updated: int = 0
     duration_s: float = 0.0

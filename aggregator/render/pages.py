@@ -5,7 +5,6 @@ from __future__ import annotations
 from importlib import resources
 from typing import TYPE_CHECKING
 
-from aggregator import stories
 from aggregator.models import Mission, parse_iso
 from aggregator.render import cards
 
@@ -46,7 +45,7 @@ def page_cards(site: Site, mission: Mission, lang: str) -> list[cards.Card]:
     rows = site.app.store.visible_posts(
         mission.acronym, limit=s.page_posts * 2, retweets=s.show_retweets, replies=s.show_replies
     )
-    rows = stories.collapse(rows, source_names=site.source_names)[: s.page_posts]  # one card per story
+    rows = site.one_per_story(rows)[: s.page_posts]  # one card per story
     return [cards.card(r, mission=mission.acronym, lang=lang) for r in rows]
 
 

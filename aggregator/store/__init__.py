@@ -18,6 +18,7 @@ from sqlite_utils import Database
 from aggregator.errors import StoreError
 from aggregator.store.alerts import AlertsMixin
 from aggregator.store.archive import ArchiveMixin
+from aggregator.store.availability import AvailabilityMixin
 from aggregator.store.digest import DigestMixin
 from aggregator.store.editors import EditorsMixin
 from aggregator.store.immediate import ImmediateDatabase
@@ -40,7 +41,7 @@ def system_clock() -> datetime:
     return datetime.now(UTC)
 
 
-class Store(PostsMixin, SourcesMixin, RenderMixin, ModerationMixin, EditorsMixin, ServiceMixin, SearchMixin, ArchiveMixin, XUsageMixin, TagsMixin, LanguagesMixin, DigestMixin, AlertsMixin):
+class Store(PostsMixin, SourcesMixin, RenderMixin, ModerationMixin, EditorsMixin, ServiceMixin, SearchMixin, ArchiveMixin, XUsageMixin, AvailabilityMixin, TagsMixin, LanguagesMixin, DigestMixin, AlertsMixin):
     def __init__(
         self, path: str | Path, *, clock: Clock = system_clock, readonly: bool = False
     ) -> None:
