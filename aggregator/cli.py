@@ -6,6 +6,7 @@ and hint on stderr and exits with its status; there is never a traceback for bad
 
 from __future__ import annotations
 
+import errno
 from pathlib import Path
 from typing import Any
 
@@ -13,7 +14,7 @@ import click
 
 from aggregator import __version__
 from aggregator.config import Config, load_config
-from aggregator.errors import AggregatorError, ConfigError
+from aggregator.errors import AggregatorError, ConfigError, ExitStatus
 
 
 class Context:
@@ -41,6 +42,10 @@ class AggregatorGroup(click.Group):
             return super().invoke(ctx)
         except AggregatorError as exc:
             ctx.exit(_report(exc))
+        except OSError as exc:
+            if exc.errno not in _DISK_ERRNOS:
+                raise
+            ctx.exit(_report(_disk_error(exc)))
 
 
 @click.group(cls=AggregatorGroup, context_settings={"help_option_names": ["-h", "--help"]})
@@ -71,6 +76,7 @@ def check(ctx: Context, as_json: bool) -> None:
         return
     config = ctx.config
     sources = config.all_sources()
+    warnings = _check_sources(config)
     click.echo(
         f"ok: {len(config.missions)} missions "
         f"({sum(1 for m in config.missions.values() if m.status == 'active')} active), "
@@ -78,7 +84,23 @@ def check(ctx: Context, as_json: bool) -> None:
     )
     unverified = [s.id for s in sources if not s.verified]
     if unverified:
-        click.echo(f"note: {len(unverified)} sources are marked verified: false", err=True)
+        click.echo(f"note: {len(unverified)} sources have no page seen as evidence (evidence below page_seen)", err=True)
+    for line in warnings:
+        click.echo(f"warning: {line}", err=True)
+
+
+def _check_sources(config: Config) -> list[str]:
+    """Coverage and probing warnings (exit 0); a bridge source without a bridge fails."""
+    from aggregator.catalog.coverage import check_findings
+    from aggregator.errors import ConfigProblem
+
+    warnings, problems = check_findings(config.missions, config.general_sources,
+                                        config.settings.x_bridge_template)
+    if problems:
+        raise ConfigError([ConfigProblem(str(config.missions_path), "", p,
+                                         "set x.bridge_template in config.yaml, or remove via: bridge")
+                           for p in problems])
+    return warnings
 
 
 def _check_json(ctx: Context) -> None:
@@ -87,6 +109,7 @@ def _check_json(ctx: Context) -> None:
 
     try:
         config = ctx.config
+        warnings = _check_sources(config)
     except ConfigError as exc:
         problems = [{"file": p.file, "key": p.key, "message": p.message, "hint": p.hint}
                     for p in exc.problems]
@@ -99,7 +122,23 @@ def _check_json(ctx: Context) -> None:
         "active_missions": sum(1 for m in config.missions.values() if m.status == "active"),
         "sources": len(sources), "x_sources": sum(1 for s in sources if s.kind == "x"),
         "unverified_sources": sorted(s.id for s in sources if not s.verified),
+        "warnings": warnings,
     }, indent=2, ensure_ascii=False))
+
+
+# A file the command writes (a page, an export, a backup) on a full or failing disk.
+_DISK_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EIO, errno.EROFS, errno.EFBIG})
+
+
+def _disk_error(exc: OSError) -> AggregatorError:
+    where = f"cannot write {exc.filename}" if exc.filename else "a file could not be written"
+    error = AggregatorError(
+        f"{where}: {exc.strerror or exc}",
+        hint="free space on that disk (or fix the file system), then run the command again;"
+        " files are replaced whole, so none was left half-written",
+    )
+    error.exit_status = ExitStatus.STORAGE
+    return error
 
 
 def _report(exc: AggregatorError) -> int:

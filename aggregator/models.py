@@ -17,6 +17,11 @@ from typing import Any, Literal
 
 SourceKind = Literal["feed", "x"]
 MissionStatus = Literal["active", "closed"]
+# How strongly the evidence ties a source to its mission (issue 13), strongest first: a public
+# page seen showing it, several independent feed lists naming it, one list, or nothing (a site
+# pattern or memory). ``verified`` means the strongest.
+EVIDENCE_LEVELS = ("page_seen", "several_lists", "one_list", "unverified")
+Evidence = Literal["page_seen", "several_lists", "one_list", "unverified"]
 
 
 def utc(dt: datetime) -> datetime:
@@ -145,6 +150,11 @@ class SourceSpec:
     verified: bool = False
     language: str | None = None
     via_bridge: bool = False  # an X handle read through an RSS bridge
+    evidence: Evidence = "unverified"  # why we believe it is this mission's (EVIDENCE_LEVELS)
+    evidence_note: str = ""  # where that evidence is (a page's URL, which lists)
+    covers: tuple[str, ...] = ()  # a general source: the missions whose news it can bring
+    disabled: bool = False  # kept in the file, never collected (``sources disable``)
+    last_probed: str | None = None  # ISO date of the last successful ``sources probe --write``
 
 
 @dataclass(frozen=True)
@@ -160,6 +170,10 @@ class Mission:
     sources: tuple[SourceSpec, ...] = ()
     predecessors: tuple[str, ...] = ()
     website: str | None = None
+    sources_reason: str = ""  # why it has few or no sources of its own (a closed mission)
+    # Channels that are known but not collected (a Telegram channel, a radio with no feed):
+    # each {"what", "url", "evidence_note"}.
+    not_collected: tuple[Mapping[str, str], ...] = ()
 
     @property
     def slug(self) -> str:

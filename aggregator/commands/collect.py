@@ -94,7 +94,7 @@ def collect_command(
     only = select_sources(config, missions, sources)
     total = len(only if only is not None else config.all_sources())
     interactive = sys.stdout.isatty() and not as_json
-    with make_app(config) as app:
+    with make_app(config, check=True) as app:  # never writes into a damaged archive
         # What an earlier run stored but never published is published first, before any fetch.
         earlier = [] if no_render else _publish(app, set())
         bar: AbstractContextManager[Any] = (
@@ -148,7 +148,7 @@ def status_command(ctx: Context, as_json: bool) -> None:
     x_rows: dict[str, dict[str, Any]] = {}
     x_lines: list[str] = []
     if path.exists():
-        store = Store(path, readonly=True)
+        store = Store(path, readonly=True, timeout=config.settings.database_timeout, check=True)
         try:
             rows = store.source_overview()
             from aggregator.commands.x import x_status_lines, x_status_rows  # the X section

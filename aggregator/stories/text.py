@@ -66,6 +66,23 @@ def fold(text: str) -> str:
     return _MARKS.sub("", unicodedata.normalize("NFKD", text)).casefold()
 
 
+def _tokens(text: str) -> tuple[list[str], list[str]]:
+    """The words of ``text`` (links and @handles left out), as written and folded."""
+    if "://" in text or "@" in text or "pic." in text:
+        text = _URL.sub(" ", text)
+    tokens = _WORD.findall(text)
+    folded = [
+        (w.lower() if w.isascii() else fold(w)) if w.isalnum() else _SEPARATORS.sub("", w)
+        for w in tokens
+    ]
+    return tokens, folded
+
+
+def words_of(text: str) -> list[str]:
+    """The folded words of ``text``, in order (links and @handles left out)."""
+    return _tokens(text)[1]
+
+
 def fingerprint(row: Mapping[str, Any], *, ignore: frozenset[str] = frozenset()) -> Fingerprint:
     """The row's title and the lede of its text. ``ignore`` holds folded words that say which
     mission a post is about (its acronyms): shared by every post of a page, so no evidence."""
@@ -73,14 +90,7 @@ def fingerprint(row: Mapping[str, Any], *, ignore: frozenset[str] = frozenset())
     text = str(row.get("text") or "").strip()
     if title and not text.startswith(title):
         text = f"{title}. {text}"
-    raw = text[:LEDE_CHARS]
-    if "://" in raw or "@" in raw or "pic." in raw:
-        raw = _URL.sub(" ", raw)
-    tokens = _WORD.findall(raw)
-    folded = [
-        (w.lower() if w.isascii() else fold(w)) if w.isalnum() else _SEPARATORS.sub("", w)
-        for w in tokens
-    ]
+    tokens, folded = _tokens(text[:LEDE_CHARS])
     kept = [
         (token, word)
         for token, word in zip(tokens, folded, strict=True)

@@ -9,6 +9,7 @@ in production.
 from __future__ import annotations
 
 import importlib
+import logging
 import mimetypes
 import pkgutil
 import re
@@ -20,8 +21,12 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote
 from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
+from aggregator.errors import StorageFault
+
 if TYPE_CHECKING:
     from aggregator.app import App
+
+log = logging.getLogger("aggregator.web")
 
 Environ = dict[str, Any]
 StartResponse = Callable[..., Any]
@@ -61,6 +66,13 @@ class Response:
     status: str = "200 OK"
     headers: list[tuple[str, str]] | None = None
     content_type: str = "text/html; charset=utf-8"
+
+
+UNAVAILABLE = Response(
+    b"<!doctype html><meta charset=utf-8><title>Unavailable</title>"
+    b"<h1>The archive is unavailable</h1><p>Please try again later.</p>",
+    "503 Service Unavailable", [("Retry-After", "60")],
+)
 
 
 @dataclass(frozen=True)
@@ -106,7 +118,11 @@ def make_wsgi(app: App) -> Callable[[Environ, StartResponse], Iterable[bytes]]:
         for route, regex in routes:
             match = regex.fullmatch(path)
             if match and route.method in ("*", method):
-                response = route.handler(Request(environ, method, path, match.groupdict()))
+                try:
+                    response = route.handler(Request(environ, method, path, match.groupdict()))
+                except StorageFault as exc:  # the archive, not this request: one line, a 503
+                    log.error("%s %s: %s (hint: %s)", method, path, exc.message, exc.hint)
+                    response = UNAVAILABLE
                 break
         if response is None:
             if method not in ("GET", "HEAD"):
