@@ -213,3 +213,27 @@ def test_the_unpacked_model_answers_like_the_packaged_one() -> None:
         (a, p), (b, q) = cached.classify(text), packaged.classify(text)
         assert a == b and abs(p - q) < 1e-6
     assert any(cache_dir().glob("py3langid-*/ptc.npy"))
+
+
+def test_a_damaged_model_cache_falls_back_to_the_packaged_model(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from importlib.metadata import version
+
+    from py3langid.langid import MODEL_DIR, MODEL_FILE
+
+    from aggregator.normalize import language
+
+    monkeypatch.setenv("AGGREGATOR_CACHE", str(tmp_path))
+    size = (MODEL_DIR / MODEL_FILE).stat().st_size
+    folder = tmp_path / f"py3langid-{version('py3langid')}-{size}"
+    folder.mkdir()
+    (folder / "done").write_text("ok", encoding="utf-8")
+    for key in ("ptc", "pc", "classes", "nextmove", "nextmove_row", "out_feat"):
+        (folder / f"{key}.npy").write_bytes(b"\x93NUMPY truncated")
+    language._identifier.cache_clear()
+    try:
+        found = language.detect("", "Les casques bleus ont escorté un convoi vers Bunia ce matin.")
+    finally:
+        language._identifier.cache_clear()
+    assert found.code == "fr"

@@ -78,7 +78,7 @@ def _identifier() -> Any:
 
     try:
         return _cached_identifier()
-    except (OSError, ValueError, KeyError, ImportError):
+    except (OSError, EOFError, ValueError, KeyError, ImportError):  # a damaged cache too
         return LanguageIdentifier.from_model_file(MODEL_FILE, norm_probs=True)
 
 
