@@ -81,6 +81,7 @@ class SourceError(AggregatorError):
     """A source could not be read. Stored on the source; never stops the other sources."""
 
     kind = "error"
+    fetch_s = 0.0  # seconds spent fetching before it failed (in the run log's duration)
 
     def __init__(
         self, message: str, *, source: str | None = None, hint: str | None = None
