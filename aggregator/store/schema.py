@@ -748,6 +748,7 @@ DESCRIPTIONS["x_aliases"] = (
     "Other ids of an X post (its edits' status ids): a bridge's link to the latest version "
     "finds the post stored under its first version's id, and the other way round",
     {"alias": "x:<status id> of one version", "post_id": "the id the post is stored under"},
+)
 
 
 # --- 0130: where each post's language came from (issue 18) ----------------------------
