@@ -12,6 +12,7 @@ cursor with another request.
 from __future__ import annotations
 
 import dataclasses
+import hmac
 import re
 import threading
 import time
@@ -30,6 +31,7 @@ from aggregator.store.search import MARK_CLOSE, MARK_OPEN, Facets, Sort
 from aggregator.trends.chart import Slot, bar_chart
 from aggregator.web import Request, Response, Route
 from aggregator.web import trends as mission_trends
+from aggregator.web.console.text import ACTION_WORDS, translator
 
 if TYPE_CHECKING:
     from jinja2 import Environment
@@ -139,10 +141,10 @@ class Pages:
 
     def session(self, request: Request) -> Any:
         try:
-            from aggregator.web.moderation import current_session
+            from aggregator.web.moderation import editor_session
         except ImportError:
             return None
-        return current_session(self.app, request)
+        return editor_session(self.app, request)[0]
 
     def store(self) -> Store:
         return Store(self.app.store.path, readonly=True,
@@ -277,14 +279,13 @@ class Pages:
         """Save or remove an alert from the search page: a signed-in editor, with the
         session's CSRF token. Answers with a redirect back to the search and a message."""
         from aggregator.alerts import add_alert, remove_alert
-        from aggregator.web.moderation import same_token
-
         session = self.session(request)
         if session is None:
             return self.html("search/message.html", "403 Forbidden", request=request, editor=None,
                              message="Sign in on the moderation page to save alerts.")
         form = self.form(request)
-        if not same_token(form.get("csrf", ""), session.csrf_token):
+        sent = form.get("csrf", "")
+        if not sent or not hmac.compare_digest(sent.encode(), session.csrf_token.encode()):
             return self.html("search/message.html", "403 Forbidden", request=request,
                              editor=session.editor,
                              message="This form has expired: reload the search page and try again.")
@@ -351,7 +352,23 @@ class Pages:
         lang = language(request)
         row["reasons"] = [(tag.mission, *reason(tag, lang)) for tag in tags]  # why each mission
         row["source_name"] = names.get(row["source_id"], row["source_id"])
-        return self.html("search/post.html", request=request, row=row, editor=editor)
+        return self.html("search/post.html", request=request, row=row, editor=editor,
+                         **self._actions(request))
+
+    def _actions(self, request: Request) -> dict[str, Any]:
+        """A signed-in editor's action form on the permalink page (posts to the desk's
+        ``/moderation/act``, which checks the role and comes back here)."""
+        try:
+            from aggregator.web.moderation import editor_session
+        except ImportError:
+            return {}
+        session, _ = editor_session(self.app, request)
+        if session is None:
+            return {}
+        lang = language(request)
+        done = (parse_qs(request.query_string).get("done") or [""])[0]
+        return {"csrf": session.csrf_token, "missions": sorted(self.app.config.missions),
+                "tr": translator(lang), "done": ACTION_WORDS[lang].get(done, "")}
 
     def style(self, request: Request) -> Response:
         css = self.env.loader.get_source(self.env, "search/search.css")[0]  # type: ignore[union-attr]
