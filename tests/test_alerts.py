@@ -163,7 +163,7 @@ def test_a_signed_in_editor_saves_and_removes_alerts_from_the_search_page(tmp_pa
     with open_app(cfg) as app:
         app.store.add_editor("ana", "a long enough password")
         session = app.store.create_session("ana", hours=1)
-        cookie = f"agg_editor={session.token}"
+        cookie = f"__Host-agg_editor={session.token}"  # base_url is https: the __Host- cookie
         form = {"q": "Kosovo mission:UNMIK", "name": "kosovo", "email": "ana@example.org",
                 "every": "daily", "csrf": session.csrf_token}
         status, _ = _post_form(app, "/search/alerts", form, "")
