@@ -80,7 +80,9 @@ class Settings:
     digest_lists: str = _s("", "YAML file of digest lists (recipients are personal data)")
     smtp_host: str = _s("localhost", "SMTP server")
     smtp_port: int = _s(587, "SMTP port")
-    smtp_security: str = _s("starttls", "starttls, ssl or none")
+    smtp_security: str = _s(
+        "starttls", "starttls, ssl or none (none only for a relay on this machine: loopback host)"
+    )
     smtp_user_env: str = _s("SMTP_USER", "environment variable holding the SMTP user name")
     smtp_password_env: str = _s("SMTP_PASSWORD", "environment variable holding the SMTP password")
     smtp_rate_per_second: float = _s(10.0, "messages sent per second at most")
