@@ -43,6 +43,8 @@ def iso(dt: datetime | None) -> str | None:
 _RAW_ENCODER = json.JSONEncoder(ensure_ascii=False, sort_keys=True, default=str)
 _RAW_ASCII_ENCODER = json.JSONEncoder(ensure_ascii=True, sort_keys=True, default=str)
 LONE_SURROGATE = re.compile("[\ud800-\udfff]")  # no pair: json.loads leaves only lone ones
+# Characters XML 1.0 forbids: C0 controls but tab, LF and CR; surrogates; U+FFFE, U+FFFF.
+XML_FORBIDDEN = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 
 
 def raw_json(entry: Mapping[str, Any]) -> str:

@@ -71,7 +71,10 @@ def _after_collect(app: Any, changed: set[str]) -> list[str]:
     if changed and importlib.util.find_spec("aggregator.render") is not None:
         from aggregator.render import render_site
 
-        notes.append(f"{len(render_site(app, missions=changed))} files rendered")
+        written = render_site(app, missions=changed)
+        notes.append(f"{len(written)} files rendered")
+        if written.skipped:
+            notes.append(written.skipped_summary())
     return notes
 
 

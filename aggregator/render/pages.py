@@ -47,7 +47,7 @@ def page_cards(site: Site, mission: Mission, lang: str) -> list[cards.Card]:
         mission.acronym, limit=s.page_posts * 2, retweets=s.show_retweets, replies=s.show_replies
     )
     rows = stories.collapse(rows, source_names=site.source_names)[: s.page_posts]  # one card per story
-    return [cards.card(r, mission=mission.acronym, lang=lang) for r in rows]
+    return site.cards(rows, f"{_prefix(lang)}missions/{mission.slug}", mission=mission.acronym, lang=lang)
 
 
 def render_mission(site: Site, mission: Mission) -> None:
