@@ -1,17 +1,20 @@
 """``aggregator health``: is the service alive and doing its job? One line, for supervisors.
 
 Read-only: from the heartbeat and last tick the service stores (``service_state``) and the
-sources' states. Unhealthy when there is no heartbeat for ``max_age``, no finished tick for
+sources' states. Unhealthy at once when the process the heartbeat names (on this machine)
+is gone or no longer holds the writer lock (issue 15); when there is no heartbeat for ``max_age``, no finished tick for
 ``max_age`` (unless one is still running, up to ``LONG_TICK_FACTOR`` x ``max_age``), or when
 every source that should be collected is failing.
 """
 
 from __future__ import annotations
 
+import socket
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from aggregator.models import parse_iso
+from aggregator.writer_lock import service_gone
 
 if TYPE_CHECKING:
     from aggregator.app import App
@@ -30,9 +33,14 @@ def health(app: App, *, max_age: timedelta) -> tuple[bool, str]:
     if beat is None or beat.updated_at is None:
         return False, "the service has never run on this database: start `aggregator run`"
     beat_age = now - beat.updated_at
+    info = beat.value if isinstance(beat.value, dict) else {}
+    pid = info.get("pid")
+    if info.get("host") == socket.gethostname() and isinstance(pid, int):
+        gone = service_gone(store.path, pid)
+        if gone is not None:
+            return False, f"{gone} (last heartbeat {_minutes(beat_age)} ago): start `aggregator run`"
     if beat_age > max_age:
         return False, f"no heartbeat for {_minutes(beat_age)}: is `aggregator run` running?"
-    info = beat.value if isinstance(beat.value, dict) else {}
     marks = [t for t in (tick.updated_at if tick else None, _parse(info.get("started_at"))) if t]
     since = max(marks) if marks else None  # last finished tick, or this service's start
     if since is not None and now - since > max_age:

@@ -7,23 +7,22 @@ each step is guarded so that a failure is logged and the next tick still runs. A
 enough for a restart); a second job writes a heartbeat on its own database connection.
 
 Nothing here runs on import: the scheduler is built and started by :meth:`Service.serve`.
-One writer: :class:`WriterLock` (an ``fcntl`` lock file beside the database) makes a second
-``aggregator run`` on the same archive exit with :class:`~aggregator.errors.LockedError`.
+One writer: :class:`~aggregator.writer_lock.WriterLock` (an ``fcntl`` lock file beside the
+database) makes a second ``aggregator run`` on the same archive exit with
+:class:`~aggregator.errors.LockedError`.
 """
 
 from __future__ import annotations
 
-import fcntl
 import inspect
 import logging
 import os
 import signal
 import socket
 import threading
-from collections.abc import Callable, Collection, Iterable
+from collections.abc import Callable, Collection
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from types import FrameType
 from typing import TYPE_CHECKING, Any
 
@@ -31,7 +30,6 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 
 from aggregator.collect import release_dead_leases
-from aggregator.errors import LockedError
 from aggregator.logs import log_event, log_report
 from aggregator.models import SourceReport, iso
 
@@ -41,58 +39,12 @@ if TYPE_CHECKING:
 log = logging.getLogger("aggregator.service")
 
 MISFIRE_GRACE_S = 3600  # a tick missed by up to an hour (a restart, a suspend) still runs once
-PENDING_RENDER = "pending_render"
 
 CollectFn = Callable[["App", Callable[[], bool], Callable[[SourceReport], None]], Any]
 RenderFn = Callable[["App", Collection[str]], Any]
 MediaFn = Callable[["App"], Any]
 DigestFn = Callable[["App", datetime], Any]
 AlertFn = Callable[["App", str, str], None]
-
-
-# --- one writer ---------------------------------------------------------------------------
-
-
-class WriterLock:
-    """An exclusive ``fcntl`` lock on ``<database>.lock``, held while the service runs.
-
-    The kernel drops the lock when the process dies (even by ``kill -9``), so a crash never
-    leaves a stale lock behind.
-    """
-
-    def __init__(self, database: Path) -> None:
-        self.path = database.with_name(database.name + ".lock")
-        self._fd: int | None = None
-
-    def acquire(self) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError:
-            holder = os.pread(fd, 64, 0).decode(errors="replace").strip() or "unknown"
-            os.close(fd)
-            raise LockedError(
-                f"another `aggregator run` (pid {holder}) is already writing to "
-                f"{self.path.with_suffix('')}",
-                hint="stop that service first, or point --config at another database",
-            ) from None
-        os.ftruncate(fd, 0)
-        os.pwrite(fd, str(os.getpid()).encode(), 0)
-        self._fd = fd
-
-    def release(self) -> None:
-        if self._fd is not None:
-            fcntl.flock(self._fd, fcntl.LOCK_UN)
-            os.close(self._fd)
-            self._fd = None
-
-    def __enter__(self) -> WriterLock:
-        self.acquire()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.release()
 
 
 # --- the default steps (other areas' entry points, imported when first used) ---------------
@@ -195,12 +147,14 @@ class Service:
             return None
 
     def tick(self) -> TickSummary:
-        """Collect due sources, re-render changed missions, send due digests, raise alerts."""
+        """Render what an earlier run stored but did not publish, collect due sources,
+        re-render changed missions, send due digests, raise alerts."""
         now = self.app.now()
         summary = TickSummary(started_at=iso(now))
         self.tick_started = now
         store = self.app.store
         self._guard("release dead leases", summary, lambda: release_dead_leases(self.app))
+        self._publish(summary)  # left by a crash or a failed render: before any fetch
         result = self._guard(
             "collect", summary, lambda: self._collect(self.app, self.should_stop, log_report)
         )
@@ -210,19 +164,13 @@ class Service:
         summary.failed = sum(1 for r in reports if r.outcome == "error")
         summary.posts_added = sum(r.posts_added for r in reports)
         summary.missions_changed = sorted(changed)
-        pending = self._pending_render() | changed
-        if pending:
-            self._guard("save pending renders", summary, lambda: self._set_pending(pending))
+        if changed:  # collect marks them with their posts; a marked mission is marked again
+            self._guard("save pending renders", summary,
+                        lambda: store.mark_pending_render(changed, self.app.now()))
         if self.should_stop():
             summary.stopped = True
         else:
-            if pending:  # local copies of new posts' images first, so pages show them
-                self._guard("media", summary, lambda: self._media(self.app))
-            if pending and self._guard(
-                "render", summary, lambda: self._render(self.app, sorted(pending)) or True
-            ):
-                summary.rendered = sorted(pending)
-                self._guard("save pending renders", summary, lambda: self._set_pending(set()))
+            self._publish(summary)
             sent = self._guard("digests", summary, lambda: self._digests(self.app, now))
             summary.digests = len(sent) if isinstance(sent, list | tuple) else 0
             self._guard("alerts", summary, lambda: self._raise_alerts(summary))
@@ -242,12 +190,21 @@ class Service:
         )
         return summary
 
-    def _pending_render(self) -> set[str]:
-        record = self.app.store.service_value(PENDING_RENDER)
-        return set(record.value) if record and isinstance(record.value, list) else set()
-
-    def _set_pending(self, missions: Iterable[str]) -> None:
-        self.app.store.set_service_value(PENDING_RENDER, sorted(missions), self.app.now())
+    def _publish(self, summary: TickSummary) -> None:
+        """Copy images, then render every mission marked pending in the archive; clear the
+        marks this render saw once it succeeded (a failure leaves them for the next tick)."""
+        if self.should_stop():
+            return
+        store = self.app.store
+        pending = self._guard("read pending renders", summary, store.pending_renders)
+        if pending is None or not pending.missions:
+            return
+        missions = sorted(pending.missions)
+        self._guard("media", summary, lambda: self._media(self.app))  # so pages show them
+        if self._guard("render", summary, lambda: self._render(self.app, missions) or True):
+            summary.rendered = sorted(set(summary.rendered) | set(missions))
+            self._guard("save pending renders", summary,
+                        lambda: store.clear_pending_renders(missions, pending.upto))
 
     def _raise_alerts(self, summary: TickSummary) -> None:
         """One ops alert per new persistent problem; never repeated for the same episode."""

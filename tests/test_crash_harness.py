@@ -8,13 +8,15 @@
   write transaction ("tx", then a pause, so that a kill can land inside it) and when that
   transaction commits ("committed": the sources that finished together share one), and with ``CRASH_HARNESS_BROKEN=1`` it
   *breaks* the product on purpose, committing the fetch state (ETag) before the posts it
-  covers: the negative control that proves the crash test can fail. The product itself has
-  no such switch.
+  covers: the negative control that proves the crash test can fail. With
+  ``CRASH_HARNESS_KILL_AT_RENDER=1`` the process kills itself (-9) when it starts to render,
+  after its posts are committed. The product itself has no such switch.
 """
 
 from __future__ import annotations
 
 import os
+import signal
 import sys
 import threading
 import time
@@ -181,6 +183,15 @@ def install() -> None:
 
     SourcesMixin.commit_source = commit_source  # type: ignore[method-assign]
     Store.transaction = transaction  # type: ignore[method-assign,assignment]
+    if os.environ.get("CRASH_HARNESS_KILL_AT_RENDER") == "1":
+        import aggregator.render
+
+        def render_site(*args: Any, **kwargs: Any) -> Any:
+            """The kill lands after the posts are committed, before any page is written."""
+            _note("render")
+            os.kill(os.getpid(), signal.SIGKILL)
+
+        aggregator.render.render_site = render_site  # type: ignore[assignment]
 
 
 if __name__ == "__main__":

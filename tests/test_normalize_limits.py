@@ -62,7 +62,7 @@ def test_bounded_html_sanitizes_like_the_original_when_shallow(html: str) -> Non
 
 def _depth(html: str) -> int:
     depth = deepest = 0
-    for closing, name in re.findall(r"<(/?)(div|p|span|b|a|td|tr|table|tbody)\b", html):
+    for closing, _name in re.findall(r"<(/?)(div|p|span|b|a|td|tr|table|tbody)\b", html):
         depth += -1 if closing else 1
         deepest = max(deepest, depth)
     return deepest

@@ -21,7 +21,8 @@ from aggregator.errors import FetchError, LockedError
 from aggregator.health import health
 from aggregator.models import SourceReport, iso
 from aggregator.schedule import after_failure
-from aggregator.scheduler import Service, WriterLock
+from aggregator.scheduler import Service
+from aggregator.writer_lock import WriterLock
 from tests.test_service_support import SECRET_ENV, T0, Clock, FakeRun, write_project
 
 UNMIK_FEED = "feed:http://127.0.0.1:9/unmik.xml"
@@ -193,19 +194,28 @@ def test_health_exits_non_zero_with_a_reason_when_unhealthy(
     runner = CliRunner()
     first = runner.invoke(cli, ["--config", str(config), "health"])
     assert first.exit_code == 4 and first.output.startswith("unhealthy: no archive")
+    lock = WriterLock(load_config(config).database_path)
+    lock.acquire()  # this process plays the service: it holds the lock and beats
     with make_app(load_config(config)) as real:
         Service(real).heartbeat()
         real.store.record_tick(real.now(), {"sources": 0})
     ok = runner.invoke(cli, ["--config", str(config), "health"])
     assert ok.exit_code == 0 and ok.output.startswith("ok:"), ok.output
     assert len(ok.output.strip().splitlines()) == 1
+    lock.release()
+    gone = runner.invoke(cli, ["--config", str(config), "health"])
+    assert gone.exit_code == 4 and "does not hold the writer lock" in gone.output, gone.output
+    lock.acquire()
     with make_app(load_config(config), clock=clock) as app:
         clock.now = datetime.now(T0.tzinfo) + timedelta(minutes=30)
         healthy, reason = health(app, max_age=timedelta(minutes=10))
         assert not healthy and reason.startswith("no heartbeat for 30 min")
+    lock.release()
 
 
-def test_health_fails_when_every_source_is_failing(app: App, clock: Clock) -> None:
+def test_health_fails_when_every_source_is_failing(
+    app: App, clock: Clock, service_lock: WriterLock
+) -> None:
     Service(app).heartbeat()
     app.store.record_tick(clock.now, {})
     for source_id in app.store.source_states():
@@ -316,7 +326,9 @@ def test_a_lease_left_by_a_killed_collector_is_released_at_the_next_tick(app: Ap
     assert app.store.source_state(other)["lease_owner"] == live_owner, "pid 1 is alive"
 
 
-def test_health_tolerates_a_long_first_tick_but_not_a_stuck_one(app: App, clock: Clock) -> None:
+def test_health_tolerates_a_long_first_tick_but_not_a_stuck_one(
+    app: App, clock: Clock, service_lock: WriterLock
+) -> None:
     service = Service(app)
     app.store.record_tick(clock.now, {})  # the previous service's last tick
     clock.advance(hours=3)
@@ -331,3 +343,27 @@ def test_health_tolerates_a_long_first_tick_but_not_a_stuck_one(app: App, clock:
     service.heartbeat()
     healthy, reason = health(app, max_age=timedelta(minutes=10))
     assert not healthy and reason.startswith("no tick has finished for 70 min")
+
+
+@pytest.fixture
+def service_lock(app: App) -> Iterator[WriterLock]:
+    """The writer lock, held by this process as the running service holds it."""
+    with WriterLock(app.store.path) as lock:
+        yield lock
+
+
+def test_health_fails_at_once_when_the_heartbeats_process_is_gone(
+    app: App, clock: Clock, tmp_path: Path
+) -> None:
+    import subprocess
+    import sys
+
+    child = subprocess.Popen([sys.executable, "-c", "pass"])
+    child.wait()  # a pid that existed and is gone
+    Service(app).heartbeat()
+    app.store.record_tick(clock.now, {})
+    record = app.store.service_value("heartbeat")
+    assert record is not None
+    app.store.record_heartbeat(clock.now, {**record.value, "pid": child.pid})
+    healthy, reason = health(app, max_age=timedelta(minutes=10))
+    assert not healthy and reason.startswith(f"the service (pid {child.pid}) is not running")

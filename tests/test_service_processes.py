@@ -104,3 +104,78 @@ def test_the_systemd_unit_example_verifies(tmp_path: Path) -> None:
                          timeout=60)
     assert out.returncode == 0, out.stderr
     assert "aggregator.service" not in out.stderr, out.stderr
+
+
+def _processes_with(mark: str) -> list[str]:
+    """Every live process whose environment carries ``mark`` (its command line)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            if mark.encode() not in (entry / "environ").read_bytes():
+                continue
+            state = (entry / "stat").read_text().rsplit(")", 1)[1].split()[0]
+            command = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode()
+        except OSError:
+            continue  # gone meanwhile, or not ours
+        if state != "Z":
+            found.append(f"{entry.name}: {command[:120]}")
+    return found
+
+
+@pytest.mark.skipif(not Path("/proc/self/environ").exists(), reason="needs Linux /proc")
+@pytest.mark.parametrize("command", [["collect"], ["run", "--tick-seconds", "0.05"]])
+def test_kill_9_leaves_no_parse_worker_forkserver_or_resource_tracker(
+    tmp_path: Path, command: list[str]
+) -> None:
+    import os
+    import sys
+    import uuid
+
+    from tests.test_crash import HARNESS
+
+    mark = f"AGGREGATOR_TEST_PROCESS={uuid.uuid4().hex}"
+    marker = tmp_path / "marker.txt"
+    with RollingFeed(NAMES, every=1000) as feed:  # six never-fetched feeds: the pool parses
+        config = write_project(tmp_path, feed_urls={"UNMIK": [feed.url(n) for n in NAMES]},
+                               extra_settings="parse_workers: 2\nlog_format: json\n")
+        env = {**os.environ, mark.split("=")[0]: mark.split("=")[1],
+               "CRASH_HARNESS_MARKER": str(marker), "CRASH_HARNESS_PAUSE": "2"}
+        proc = subprocess.Popen([sys.executable, str(HARNESS), "--config", str(config), *command],
+                                cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
+                                stderr=subprocess.DEVNULL)
+        try:
+            _until(lambda: marker.exists() and "tx" in marker.read_text())  # posts parsed
+            assert len(_processes_with(mark)) >= 3, "the collector, its forkserver, workers"
+        finally:
+            proc.send_signal(signal.SIGKILL)
+            proc.wait(timeout=10)
+        deadline = time.monotonic() + 5
+        while _processes_with(mark) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        left = _processes_with(mark)
+        for line in left:  # never leave them on the machine, even when the test fails
+            os.kill(int(line.split(":")[0]), signal.SIGKILL)
+        assert left == [], "left behind 5 s after kill -9"
+
+
+def test_health_says_unhealthy_within_a_second_of_a_kill_9(tmp_path: Path) -> None:
+    with RollingFeed(NAMES[:2], every=1000) as feed:
+        config = write_project(tmp_path, feed_urls={"UNMIK": [feed.url(n) for n in NAMES[:2]]},
+                               extra_settings="log_format: json\n")
+        service = _run(config, "--tick-seconds", "0.2")
+        health = [str(AGGREGATOR), "--config", str(config), "health"]
+        try:
+            _until(lambda: _ticked(tmp_path / "data" / "test.db"))
+            alive = subprocess.run(health, capture_output=True, text=True, timeout=30)
+            assert alive.returncode == 0 and alive.stdout.startswith("ok:"), alive.stdout
+        finally:
+            service.send_signal(signal.SIGKILL)
+        killed_at = time.monotonic()  # not reaped yet: a zombie still answers kill(pid, 0)
+        dead = subprocess.run(health, capture_output=True, text=True, timeout=30)
+        took = time.monotonic() - killed_at
+        service.wait(timeout=10)
+        assert dead.returncode == 4, dead.stdout
+        assert f"the service (pid {service.pid})" in dead.stdout
+        assert took < 5, f"health took {took:.1f} s (its own start included) on a shared machine"

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import difflib
-import importlib.util
 import json
 import sys
 from collections.abc import Callable, Sequence
@@ -61,20 +60,19 @@ def _names(spec: SourceSpec) -> set[str]:
     return names
 
 
-def _after_collect(app: Any, changed: set[str]) -> list[str]:
-    """Fetch pending media and re-render the changed missions, where those parts exist."""
-    notes: list[str] = []
-    if importlib.util.find_spec("aggregator.media") is not None:
-        from aggregator.media import fetch_pending_media
+def _publish(app: Any, changed: set[str]) -> list[str]:
+    """Fetch pending media and render the changed missions and every mission still marked
+    pending in the archive (stored by a run killed before it rendered)."""
+    if not changed and not app.store.pending_renders().missions:
+        return []
+    from aggregator.media import fetch_pending_media
+    from aggregator.render import render_site
 
-        notes.append(f"{fetch_pending_media(app)} images stored")
-    if changed and importlib.util.find_spec("aggregator.render") is not None:
-        from aggregator.render import render_site
-
-        written = render_site(app, missions=changed)
-        notes.append(f"{len(written)} files rendered")
-        if written.skipped:
-            notes.append(written.skipped_summary())
+    copied = fetch_pending_media(app)
+    written = render_site(app, missions=changed)
+    notes = [f"{copied} images stored", f"{len(written)} files rendered"]
+    if written.skipped:
+        notes.append(written.skipped_summary())
     return notes
 
 
@@ -98,6 +96,8 @@ def collect_command(
     total = len(only if only is not None else config.all_sources())
     interactive = sys.stdout.isatty()
     with make_app(config) as app:
+        # What an earlier run stored but never published is published first, before any fetch.
+        earlier = [] if no_render else _publish(app, set())
         bar: AbstractContextManager[Any] = (
             click.progressbar(length=total, label="collecting", show_pos=True)
             if interactive else nullcontext(None)
@@ -107,7 +107,9 @@ def collect_command(
                 (lambda _r: progress.update(1)) if progress is not None else None
             )
             result = collect(app, only=only, due_only=due, progress=step)
-        notes = [] if no_render else _after_collect(app, result.missions_changed)
+        notes = [] if no_render else _publish(app, result.missions_changed)
+    if earlier:
+        click.echo(f"published what an earlier run stored: {'; '.join(earlier)}")
     click.echo(result.summary() + "".join(f"; {n}" for n in notes))
     for report in result.failed:
         click.echo(f"  failed: {report.error}", err=True)

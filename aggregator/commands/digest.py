@@ -11,7 +11,7 @@ import click
 
 from aggregator.app import App, make_app, write_atomic
 from aggregator.cli import Context, cli, pass_ctx
-from aggregator.digest import Composer, preview, render_posts, send_digest
+from aggregator.digest import Composer, preview, render_posts, send_digest, window_post_ids
 from aggregator.digest.lists import DigestList, get_list
 from aggregator.errors import DeliveryError, UsageError
 from aggregator.mailer import SmtpSender, valid_address
@@ -129,13 +129,13 @@ def preview_cmd(ctx: Context, list_name: str, date: datetime | None, out: Path |
         else:
             end = utc(datetime.combine(date.date(), dl.send_at, tzinfo=dl.tz))
             start = end - timedelta(hours=24)
-            ids = app.store.window_post_ids(dl.name, dl.missions, start, end)
+            ids = window_post_ids(app, dl, start, end)
             rendered = render_posts(app, dl, ids, start, end)
         html, _ = rendered.personalize("reader@example.org", "#unsubscribe-preview")
     target = out or Path("outbox") / f"{_safe(dl.name)}.html"
     write_atomic(target, html)
     click.echo(
-        f"{target} ({counted(rendered.posts, 'post')} collected {start:%Y-%m-%d %H:%M}"
+        f"{target} ({counted(rendered.posts, 'post')} published {start:%Y-%m-%d %H:%M}"
         f" to {end:%Y-%m-%d %H:%M} UTC)"
     )
 

@@ -11,7 +11,8 @@ from aggregator.cli import Context, cli, pass_ctx
 from aggregator.errors import ExitStatus
 from aggregator.health import health
 from aggregator.logs import configure
-from aggregator.scheduler import Service, WriterLock
+from aggregator.scheduler import Service
+from aggregator.writer_lock import WriterLock
 
 
 @cli.command("run")

@@ -3,8 +3,9 @@
 ``due_digests(app, now)`` is what the service calls every tick. A list is due when its send
 time, in its own time zone, has passed today and no digest of the list has been opened since
 (so a service that was down at 07:00 sends once when it comes back). The window of a digest
-is "since the last digest this list sent" (24 h for a new list); it is fixed when the digest
-run opens, and the exactly-once ledger (``store/digest.py``) makes a resumed run serve only
+is "since the last digest this list sent" (24 h for a new list), by publication time
+(collection time for undated posts), so old posts collected today are not news; it is
+fixed when the digest run opens, and the exactly-once ledger (``store/digest.py``) makes a resumed run serve only
 the recipients not yet served, under the same Message-IDs.
 """
 
@@ -43,6 +44,9 @@ if TYPE_CHECKING:
 log = logging.getLogger("aggregator.digest")
 
 NEW_LIST_WINDOW = timedelta(hours=24)
+# A post published up to this long before a window opened, but collected inside it (a slow
+# feed, a source that was down), still counts as new: no earlier digest could carry it.
+LATE_ARRIVAL = timedelta(hours=24)
 LEASE = timedelta(minutes=15)
 MAX_TEMPORARY_FAILURES = 3
 
@@ -122,6 +126,14 @@ def window_for(app: App, dl: DigestList, now: datetime) -> tuple[datetime, datet
     return (last or utc(now) - NEW_LIST_WINDOW), utc(now)
 
 
+def window_post_ids(app: App, dl: DigestList, start: datetime, end: datetime) -> list[str]:
+    """The posts a digest of ``dl`` over (start, end] carries: published in the window
+    (collection time for undated posts), or arrived late, and not carried before."""
+    return app.store.window_post_ids(
+        dl.name, dl.missions, start, end, late_after=start - LATE_ARRIVAL
+    )
+
+
 def message_id(dl: DigestList, email: str, start: datetime, end: datetime) -> str:
     """Deterministic per list, recipient and window: a resend carries the same id."""
     key = f"{dl.name}\n{email.lower()}\n{start.isoformat()}\n{end.isoformat()}"
@@ -151,7 +163,7 @@ def preview(app: App, dl: DigestList, now: datetime) -> tuple[Rendered, datetime
         ids = store.digest_run_post_ids(int(run["id"]))
     else:
         start, end = window_for(app, dl, now)
-        ids = store.window_post_ids(dl.name, dl.missions, start, end)
+        ids = window_post_ids(app, dl, start, end)
     return render_posts(app, dl, ids, start, end), start, end
 
 
@@ -219,7 +231,7 @@ def open_or_resume(
     start, end = window_for(app, dl, now)
     if end <= start:
         return None, DigestResult(dl.name, "empty", window_start=start, window_end=end)
-    ids = store.window_post_ids(dl.name, dl.missions, start, end)
+    ids = window_post_ids(app, dl, start, end)
     if not ids and not dl.send_when_empty:
         run_id = store.start_digest_run(dl.name, start, end, ids, now, empty=True)
         return None, DigestResult(dl.name, "empty", run_id, start, end)

@@ -40,6 +40,7 @@ LABELS: dict[str, dict[str, str]] = {
         "why": "You receive this because {email} is subscribed to the “{title}” digest.",
         "unsubscribe": "Unsubscribe (one click)",
         "months": "Jan Feb Mar Apr May Jun Jul Aug Sep Oct Nov Dec",
+        "zone": "Times are in {zone} ({offset}).", "zone_utc": "Times are in UTC.",
     },
     "fr": {
         "subject": "{title} : {posts} ({date})",
@@ -54,6 +55,8 @@ LABELS: dict[str, dict[str, str]] = {
         "why": "Vous recevez ce message parce que {email} est abonné(e) au résumé « {title} ».",
         "unsubscribe": "Se désabonner (en un clic)",
         "months": "janv. févr. mars avr. mai juin juil. août sept. oct. nov. déc.",
+        "zone": "Les heures sont celles du fuseau {zone} ({offset}).",
+        "zone_utc": "Les heures sont en UTC.",
     },
 }
 
@@ -98,6 +101,16 @@ def local_time(dt: datetime, dl: DigestList) -> str:
     return f"{local.day} {month} {local.year}, {local:%H:%M}"
 
 
+def zone_note(dl: DigestList, at: datetime) -> str:
+    """The sentence that says which clock the digest's times follow, e.g. "Times are in
+    Europe/Belgrade (UTC+01:00)."; the offset is the one in force at ``at``."""
+    t = LABELS[dl.language]
+    if dl.timezone in ("UTC", "Etc/UTC", "Etc/GMT", "GMT"):
+        return t["zone_utc"]
+    offset = at.astimezone(dl.tz).strftime("%z") or "+0000"
+    return t["zone"].format(zone=dl.timezone, offset=f"UTC{offset[:3]}:{offset[3:]}")
+
+
 def _count(t: Mapping[str, str], kind: str, n: int) -> str:
     return t[f"{kind}_1"] if n == 1 else t[f"{kind}_n"].format(n=n)
 
@@ -133,11 +146,13 @@ def _post(row: Mapping[str, Any], dl: DigestList, base_url: str) -> dict[str, An
 def group_posts(
     rows: Sequence[Mapping[str, Any]], dl: DigestList, missions: Mapping[str, Mission], base_url: str
 ) -> list[dict[str, Any]]:
-    """One group per mission (in list order, else alphabetical), posts newest first."""
+    """One group per mission (in list order, else alphabetical; active missions before
+    closed ones), posts newest first."""
     by_mission: dict[str, list[Mapping[str, Any]]] = {}
     for row in rows:
         by_mission.setdefault(str(row["mission"]), []).append(row)
     order = list(dl.missions) if dl.missions is not None else sorted(by_mission)
+    order.sort(key=lambda a: a in missions and missions[a].status == "closed")
     t = LABELS[dl.language]
     groups = []
     for acronym in order:
@@ -185,6 +200,7 @@ def render_digest(
         "subject": subject,
         "title": dl.title,
         "headline": headline,
+        "zone": zone_note(dl, window_end),
         "groups": groups,
         "t": {**t, "why": t["why"].format(email=RECIPIENT, title=dl.title)},
         "unsubscribe_url": UNSUBSCRIBE,

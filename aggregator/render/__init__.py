@@ -166,14 +166,22 @@ class Site:
 
 def render_site(app: App, missions: Collection[str] | None = None) -> Written:
     """Write the site into ``output/``; only the given missions' own files when ``missions``
-    is set (the index, the all-missions feeds and the embed page are always refreshed)."""
+    is set (the index, the all-missions feeds and the embed page are always refreshed),
+    plus every mission still marked pending in the archive (stored by a run that stopped
+    before it rendered). The marks this render saw are cleared once its files are written."""
     from aggregator.media import withdraw_media
     from aggregator.render import pages, syndication
     from aggregator.render.widget import render_embed, render_widget
 
+    pending = app.store.pending_renders()  # before any post is read: later marks stay
     withdraw_media(app)
     config = app.config
     chosen = _choose(app, missions)
+    if missions is not None:
+        known = {m.acronym for m in chosen}
+        chosen += sorted((m for m in app.config.missions.values()
+                          if m.acronym in pending.missions and m.acronym not in known),
+                         key=lambda m: m.acronym)
     templates_dir = config.resolve(config.settings.templates_dir) if config.settings.templates_dir else None
     site = Site(
         app=app,
@@ -190,6 +198,9 @@ def render_site(app: App, missions: Collection[str] | None = None) -> Written:
         syndication.render_feeds(site, mission)
     syndication.render_feeds(site, None)
     render_embed(site)
+    # A mission no longer configured has no page to render: its mark goes too.
+    done = {m.acronym for m in chosen} | (pending.missions - set(config.missions))
+    app.store.clear_pending_renders(done, pending.upto)
     return Written(site.written, site.skipped)
 
 

@@ -4,15 +4,22 @@ Feed parsing (``sources.feeds``) and normalizing + tagging (``collect``) share o
 collection run uses every core with one set of worker processes. Workers are started with
 the ``forkserver`` method: never ``fork`` a process that runs threads (the fetch loop, the
 scheduler), and the server preloads the parsing modules once for every worker.
+
+Workers never outlive the process that started them (issue 15): each watches the read end
+of a pipe whose only write end that process holds. When it dies, even by ``kill -9``, the
+pipe reports end-of-file and the worker exits at once; with the workers gone, the
+forkserver and the resource tracker (kept alive only by them) exit too.
 """
 
 from __future__ import annotations
 
+import contextlib
 import multiprocessing
 import os
 import threading
 from collections.abc import Callable
 from concurrent.futures import Executor, Future, ProcessPoolExecutor
+from multiprocessing.connection import Connection
 from typing import Any
 
 PRELOAD = ["aggregator.sources.feed_parse", "aggregator.normalize", "aggregator.tag"]
@@ -21,6 +28,22 @@ PRELOAD = ["aggregator.sources.feed_parse", "aggregator.normalize", "aggregator.
 def worker_count(setting: int) -> int:
     """``parse_workers`` as a number of processes: 0 means one per CPU core."""
     return setting if setting > 0 else (os.cpu_count() or 1)
+
+
+def _watch_parent(lifeline: Connection) -> None:
+    """In a worker: exit as soon as the pipe's write end (held by the parent) is closed."""
+    with contextlib.suppress(EOFError, OSError):
+        lifeline.recv_bytes()  # nothing is ever sent: this returns only at end-of-file
+    os._exit(1)
+
+
+def _start_worker(
+    lifeline: Connection, initializer: Callable[..., object] | None, initargs: tuple[Any, ...]
+) -> None:
+    threading.Thread(target=_watch_parent, args=(lifeline,), name="parent-watch",
+                     daemon=True).start()
+    if initializer is not None:
+        initializer(*initargs)
 
 
 class LazyProcessPool(Executor):
@@ -38,6 +61,7 @@ class LazyProcessPool(Executor):
         self._pool: ProcessPoolExecutor | None = None
         self._lock = threading.Lock()
         self._starting: threading.Thread | None = None
+        self._lifeline: Connection | None = None  # its closing ends the workers
 
     @property
     def started(self) -> bool:
@@ -48,9 +72,10 @@ class LazyProcessPool(Executor):
             if self._pool is None:
                 ctx = multiprocessing.get_context("forkserver")
                 ctx.set_forkserver_preload(PRELOAD)
+                lifeline, self._lifeline = ctx.Pipe(duplex=False)
                 self._pool = ProcessPoolExecutor(
-                    max_workers=self.workers, mp_context=ctx,
-                    initializer=self._initializer, initargs=self._initargs,
+                    max_workers=self.workers, mp_context=ctx, initializer=_start_worker,
+                    initargs=(lifeline, self._initializer, self._initargs),
                 )
             return self._pool
 
@@ -82,6 +107,10 @@ class LazyProcessPool(Executor):
             pool, self._pool = self._pool, None
         if pool is not None:
             pool.shutdown(wait=wait, cancel_futures=cancel_futures)
+        if wait:  # every worker has finished: nothing is left for the pipe to end
+            lifeline, self._lifeline = self._lifeline, None
+            if lifeline is not None:
+                lifeline.close()
 
 
 __all__ = ["LazyProcessPool", "worker_count"]

@@ -117,11 +117,23 @@ class DigestMixin:
         )
 
     def window_post_ids(
-        self, list_name: str, missions: Sequence[str] | None, start: datetime, end: datetime
+        self,
+        list_name: str,
+        missions: Sequence[str] | None,
+        start: datetime,
+        end: datetime,
+        *,
+        late_after: datetime | None = None,
     ) -> list[str]:
-        """Visible posts collected in (start, end] for these missions (None: any mission),
-        leaving out posts an earlier digest of the same list already carried."""
-        params: list[Any] = [_t(start), _t(end)]
+        """Visible posts published in (start, end] for these missions (None: any mission),
+        leaving out posts an earlier digest of the same list already carried.
+
+        "Published" is ``sort_at``: the publication time, or the collection time of a post
+        its source gave no date. A post collected inside the window but published before
+        it (after ``late_after``) arrived late and comes too; older posts collected now
+        (a backfill, a new source's archive) never count as new (#18)."""
+        late = _t(late_after) if late_after is not None else _t(start)
+        params: list[Any] = [_t(end), _t(start), _t(start), late]
         mission_filter = ""
         if missions is not None:
             mission_filter = f"AND t.mission IN ({','.join('?' * len(missions))})"
@@ -131,7 +143,9 @@ class DigestMixin:
             f"""SELECT DISTINCT p.id FROM posts p
                 JOIN post_tags t ON t.post_id = p.id
                 LEFT JOIN moderation m ON m.post_id = p.id
-                WHERE p.collected_at > ? AND p.collected_at <= ? AND {VISIBLE} {mission_filter}
+                WHERE p.sort_at <= ?
+                AND (p.sort_at > ? OR (p.collected_at > ? AND p.sort_at > ?))
+                AND {VISIBLE} {mission_filter}
                 AND NOT EXISTS (
                     SELECT 1 FROM digest_run_posts rp JOIN digest_runs r ON r.id = rp.run_id
                     WHERE rp.post_id = p.id AND r.list_name = ? AND r.status != 'empty')

@@ -7,9 +7,12 @@ leave this module unless a caller asks for them explicitly.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+from aggregator.models import iso
 from aggregator.store.posts import VISIBLE, _decode
 
 if TYPE_CHECKING:
@@ -18,8 +21,56 @@ if TYPE_CHECKING:
     from aggregator.models import Tag
 
 
+@dataclass(frozen=True)
+class PendingRenders:
+    """The missions still to render, and the newest mark seen (``upto``): a render clears
+    only marks up to it, so a mission marked again while it rendered stays pending."""
+
+    missions: frozenset[str]
+    upto: int
+
+
 class RenderMixin:
     db: Database
+
+    # --- missions to re-render (durable, issue 15) --------------------------------------
+
+    def mark_pending_render(self, missions: Iterable[str], at: datetime) -> None:
+        """Record that these missions' pages must be rendered again.
+
+        Call it inside the write transaction that changes their posts (``commit_source``
+        does, as should anything that changes what a mission page shows): the mark then
+        commits or rolls back with the change, and a crash before the render leaves the
+        mark for the next ``collect``, ``render`` or service tick. Each mark gets a new id,
+        so a render that started earlier does not clear it.
+        """
+        names = sorted(set(missions))
+        if not names:
+            return
+        with self.db.atomic():  # a savepoint when called inside a transaction
+            for name in names:
+                self.db.execute(
+                    "INSERT OR REPLACE INTO pending_renders (mission, marked_at) VALUES (?, ?)",
+                    [name, iso(at)],
+                )
+
+    def pending_renders(self) -> PendingRenders:
+        """The missions marked and not yet rendered (read before a render reads posts)."""
+        rows = self.db.execute("SELECT id, mission FROM pending_renders").fetchall()
+        return PendingRenders(frozenset(str(r[1]) for r in rows),
+                              max((int(r[0]) for r in rows), default=0))
+
+    def clear_pending_renders(self, missions: Collection[str], upto: int) -> None:
+        """A render published ``missions`` from posts read after ``pending_renders()``
+        returned ``upto``: drop their marks up to it (later marks stay)."""
+        names = sorted(set(missions))
+        if not names or upto <= 0:
+            return
+        with self.db.atomic():
+            self.db.conn.executemany(
+                "DELETE FROM pending_renders WHERE mission = ? AND id <= ?",
+                [(name, upto) for name in names],
+            )
 
     if TYPE_CHECKING:  # provided by PostsMixin in Store
 

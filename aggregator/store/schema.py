@@ -8,6 +8,8 @@ so that Datasette and ``docs/archive.md`` can show them.
 
 from __future__ import annotations
 
+import json
+
 from sqlite_utils import Database, Migrations
 
 MIGRATIONS = Migrations("aggregator")
@@ -581,3 +583,44 @@ DESCRIPTIONS["post_history"] = (
     "Every version of every post with its raw entry (a view over post_versions and posts)",
     {},
 )
+
+
+@MIGRATIONS(name="0100_pending_renders_and_run_owners")
+def _pending_renders_and_run_owners(db: Database) -> None:
+    """Missions to re-render, written with the posts that change them (issue 15), and who
+    ran each collection run, so the next start can close a run whose process was killed."""
+    db.execute(
+        """
+        CREATE TABLE pending_renders (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            mission TEXT NOT NULL UNIQUE,
+            marked_at TEXT NOT NULL
+        )"""
+    )
+    row = db.execute(
+        "SELECT value, updated_at FROM service_state WHERE key = 'pending_render'"
+    ).fetchone()
+    if row is not None:  # the list the service used to keep after the fact
+        try:
+            missions = json.loads(row[0])
+        except ValueError:
+            missions = []
+        for mission in missions if isinstance(missions, list) else []:
+            db.execute(
+                "INSERT OR REPLACE INTO pending_renders (mission, marked_at) VALUES (?, ?)",
+                [str(mission), row[1]],
+            )
+        db.execute("DELETE FROM service_state WHERE key = 'pending_render'")
+    db.execute("ALTER TABLE runs ADD COLUMN owner TEXT")
+    db.execute("ALTER TABLE runs ADD COLUMN interrupted_at TEXT")
+
+
+DESCRIPTIONS["pending_renders"] = (
+    "Missions whose stored posts changed and whose pages are not rendered yet; marked in the "
+    "transaction that stores the posts, cleared by the render that publishes them",
+    {"id": "grows with every mark: a render clears only the marks it saw before it read posts"},
+)
+DESCRIPTIONS["runs"][1].update({
+    "owner": "host:pid:nonce of the process that ran it",
+    "interrupted_at": "set when a later start found the run's process gone before it finished",
+})

@@ -118,12 +118,15 @@ class SourcesMixin:
         lease ran out and was taken over never moves the state (or a cursor) backwards; its
         posts are still stored (upserts are idempotent). ``event(added, updated, changed)``
         gives the run's ``source_events`` row (run id, report, time), written in the same
-        transaction. Returns (added, updated, missions changed, whether the state was written).
+        transaction, as is the mark that the changed missions need a render
+        (``mark_pending_render``). Returns (added, updated, missions changed, whether the state was written).
         """
         try:
             with self.db.atomic():
                 if tagged:
                     added, updated, changed = self.save_posts(tagged)  # type: ignore[attr-defined]
+                    # with the posts, so a crash before the render loses no re-render
+                    self.mark_pending_render(changed, self.clock())  # type: ignore[attr-defined]
                 else:
                     added, updated, changed = 0, 0, set()
                 written = self._end_lease(source_id, owner, lambda: state(added, updated))
