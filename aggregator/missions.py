@@ -171,8 +171,22 @@ def _profile(r: _Reader, data: Any) -> Profile:
         p = f"profile.events[{i}]."
         if isinstance(e, dict):
             events.append((r.str_(e, "date", p, True), r.str_(e, "event", p, True), r.str_(e, "source_url", p)))
+    translations: dict[str, dict[str, str]] = {}
+    for lang in ("fr",):
+        given = data.get(lang)
+        if given is None:
+            continue
+        if not isinstance(given, dict):
+            r.problem(f"profile.{lang}", "must be a mapping of translated texts",
+                      f"use keys among {', '.join(_PROFILE_TEXT)}")
+            continue
+        for key in given:
+            if key not in _PROFILE_TEXT:
+                r.problem(f"profile.{lang}.{key}", "unknown key", f"use one of {', '.join(_PROFILE_TEXT)}")
+        translations[lang] = {k: r.str_(given, k, f"profile.{lang}.") for k in _PROFILE_TEXT if k in given}
     return Profile(
         **texts,
+        translations=translations,
         head=r.str_(head, "name", "profile.head.") if isinstance(head, dict) else "",
         head_as_of=r.str_(head, "as_of", "profile.head.") if isinstance(head, dict) else "",
         figures=tuple(figures), events=tuple(events), sources=r.list_(data, "sources", "profile."),

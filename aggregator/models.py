@@ -103,6 +103,13 @@ class Profile:
     figures: tuple[Figure, ...] = ()
     events: tuple[tuple[str, str, str], ...] = ()  # (date, what happened, source URL)
     sources: tuple[str, ...] = ()  # URLs the facts above were taken from
+    # The texts above in other languages: {"fr": {"summary": ..., "mandate": ...}}
+    translations: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
+
+    def text(self, key: str, lang: str) -> tuple[str, str]:
+        """(text, its language): the translation into ``lang`` when written, else English."""
+        translated = self.translations.get(lang, {}).get(key, "")
+        return (translated, lang) if translated else (str(getattr(self, key)), "en")
 
 
 @dataclass(frozen=True)

@@ -189,6 +189,24 @@ def _top_level(node: Node | None) -> list[Node]:
     return list(node.children) if isinstance(node, And) else [node]
 
 
+def narrow(query: str, key: str, value: str) -> str:
+    """``query`` with the filter ``key:value`` added, as a query that still parses.
+
+    A filter must stand outside OR, so a query whose top level is an OR is wrapped in
+    parentheses first: ``Kosovo OR Abyei`` narrowed to UNMIK is
+    ``(Kosovo OR Abyei) mission:UNMIK``. A query that does not parse is left as it is.
+    """
+    quoted = f'"{value}"' if not value or any(ch.isspace() or ch in '()"' for ch in value) else value
+    text = query.strip()
+    try:
+        root = read(clean(text))
+    except QuerySyntaxError:
+        root = None
+    if isinstance(root, Or):
+        text = f"({text})"
+    return f"{text} {key}:{quoted}".strip()
+
+
 def parse(query: str, *, missions: Collection[str] | None = None) -> SearchPlan:
     """Parse ``query`` into a :class:`SearchPlan`, or raise ``QuerySyntaxError``."""
     if len(query) > MAX_QUERY_CHARS:

@@ -28,6 +28,10 @@ class Settings:
         "public URL where output/ is published; absolute links in feeds, emails, snippets",
     )
     site_title: str = _s("Peacekeeping mission feeds", "title shown on every page")
+    site_title_fr: str = _s(
+        "", "title of the French pages; empty: a French title when site_title is the default, "
+        "else site_title"
+    )
     http_connect_timeout: float = _s(10.0, "seconds to open a connection")
     http_read_timeout: float = _s(20.0, "seconds to wait for each chunk of a response")
     http_deadline: float = _s(60.0, "seconds one source may take in all, redirects included")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
 from pathlib import Path
@@ -60,6 +61,12 @@ def test_each_list_gets_its_own_missions_grouped_newest_first(tmp_path: Path) ->
     assert "Ligne bleue" in fr_text and "مرحبا" in fr_text and "مرحبا" in fr_html
     assert "nouvelles publications" in str(by_to["chloe@example.org"]["Subject"])
     assert "Se désabonner" in fr_html and 'lang="fr"' in fr_html
+    # Issue 18: the French digest links to the French pages, under the French title...
+    assert "https://feeds.example.org/fr/missions/unifil/" in fr_html
+    assert "https://feeds.example.org/missions/unifil/" not in fr_html
+    assert "Flux des missions de maintien de la paix" in fr_text
+    # ...and its times read as everywhere else, in the list's own time zone, named.
+    assert re.search(r"\d{1,2} \S+ 20\d\d, \d\d:\d\d UTC\+[23]", fr_text)
 
 
 def test_headers_unsubscribe_and_encoding(tmp_path: Path) -> None:

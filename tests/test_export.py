@@ -111,6 +111,11 @@ def test_search_facets_flag(search_project: Path) -> None:
     assert "3 posts match" in err and "mission: UNISFA 3, UNMISS 1" in err
     code, _, err = run(search_project, "search", "Naqoura", "--facets")
     assert code == 0 and err.startswith("1 post matches\n")
+    # Issue 18: sources by name as on the search page, not by id...
+    assert "source: UNIFIL news 1" in err and "feed:" not in err
+    # ...and no empty facet lines when nothing matches.
+    code, _, err = run(search_project, "search", "zzzzunknownword", "--facets")
+    assert code == 0 and err.splitlines()[:2] == ["0 posts match", "no posts match"]
 
 
 def test_bad_query_exits_2_with_the_position(search_project: Path) -> None:

@@ -215,3 +215,22 @@ def test_tombstone_survives_recollection_and_lifts(tmp_path: Path) -> None:
 def test_a_damaged_cursor_is_a_usage_error(archive_app: App, cursor: str) -> None:
     with pytest.raises(UsageError, match="cursor"):
         archive_app.store.search(parse("abyei"), cursor=cursor)
+
+
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        ("Kosovo OR Abyei", "(Kosovo OR Abyei) mission:UNMIK"),
+        ("(Kosovo OR Abyei) lang:en", "(Kosovo OR Abyei) lang:en mission:UNMIK"),
+        ("Kosovo Abyei", "Kosovo Abyei mission:UNMIK"),
+        ("", "mission:UNMIK"),
+        ("unclosed (", "unclosed ( mission:UNMIK"),
+    ],
+)
+def test_narrowing_a_query_by_a_facet_keeps_it_valid(query: str, expected: str) -> None:
+    from aggregator.search import narrow
+
+    assert narrow(query, "mission", "UNMIK") == expected
+    if "(" not in query or ")" in query:
+        parse(expected, missions={"UNMIK"})  # parses
+    assert narrow("", "source", "UN News Africa") == 'source:"UN News Africa"'

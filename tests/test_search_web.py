@@ -106,6 +106,21 @@ def test_facet_links_add_a_filter(site: tuple[App, str]) -> None:
     assert "/post/unmiss-abyei-x" in body and "/post/unisfa-reunion" not in body
 
 
+def test_a_facet_after_an_or_query_keeps_the_or_together(site: tuple[App, str]) -> None:
+    # Issue 18: "(Kosovo OR Abyei)" then a mission facet answered 400 ("the filter mission:
+    # must stand outside parentheses and OR"): the facet link now wraps the OR.
+    app, _ = site
+    _, _, body = get(app, "/search", {"q": "Bentiu OR Abyei"})
+    links = re.findall(r'<a href="/search\?([^"]+)">UNISFA</a>', body)
+    assert links, "no UNISFA facet link"
+    query = {k: v[0] for k, v in parse_qs(html.unescape(links[0])).items()}
+    assert query["q"] == "(Bentiu OR Abyei) mission:UNISFA"
+    status, _, body = get(app, "/search", query)
+    assert status == "200 OK"
+    hits = set(re.findall(r'<li class="hit"><h2><a href="/post/([^"]+)"', body.replace("\n      ", "")))
+    assert hits == {"unmiss-abyei-x", "unisfa-migration", "unisfa-reunion"}  # Abyéi too
+
+
 def test_next_page_link_walks_every_public_post(site: tuple[App, str], monkeypatch: pytest.MonkeyPatch) -> None:
     app, _ = site
     monkeypatch.setattr(web_search, "PAGE_SIZE", 5)

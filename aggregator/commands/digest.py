@@ -11,6 +11,7 @@ import click
 
 from aggregator.app import App, make_app, write_atomic
 from aggregator.cli import Context, cli, pass_ctx
+from aggregator.commands._output import echo_json
 from aggregator.digest import Composer, preview, render_posts, send_digest, window_post_ids
 from aggregator.digest.lists import DigestList, get_list
 from aggregator.errors import DeliveryError, UsageError
@@ -179,12 +180,17 @@ def remove(ctx: Context, list_name: str, emails: tuple[str, ...]) -> None:
 @subscribers.command("list")
 @click.option("--list", "list_name", required=True)
 @click.option("--all", "show_all", is_flag=True, help="Include those who unsubscribed.")
+@click.option("--json", "as_json", is_flag=True, help="Print the subscribers as a JSON list.")
 @pass_ctx
-def list_cmd(ctx: Context, list_name: str, show_all: bool) -> None:
+def list_cmd(ctx: Context, list_name: str, show_all: bool, as_json: bool) -> None:
     """Print one subscriber per line (with status and date when --all)."""
     get_list(ctx.config, list_name)
     with make_app(ctx.config) as app:
         rows = app.store.subscribers(list_name, include_unsubscribed=show_all)
+    if as_json:
+        keys = ("email", "status", "added_at", "unsubscribed_at", "unsubscribed_via")
+        echo_json([{k: r.get(k) for k in keys} for r in rows])
+        return
     for r in rows:
         click.echo(f"{r['email']}\t{r['status']}\t{r['added_at']}" if show_all else r["email"])
 

@@ -8,6 +8,7 @@ import click
 
 from aggregator.app import make_app
 from aggregator.cli import Context, cli, pass_ctx
+from aggregator.commands._output import progress
 
 
 @cli.command()
@@ -26,7 +27,8 @@ def render(ctx: Context, missions: tuple[str, ...], fetch_media: bool) -> None:
 
             copied = fetch_pending_media(app)
             click.echo(f"media: {copied} image(s) copied")
-        written = render_site(app, missions or None)
+        with progress(len(missions or ctx.config.missions), "render") as advance:
+            written = render_site(app, missions or None, progress=advance)
     out = ctx.config.output_path
     click.echo(f"rendered into {out}: {len(written)} file(s) changed")
     if written.skipped:

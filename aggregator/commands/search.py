@@ -16,21 +16,23 @@ import contextlib
 import json
 import shlex
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any, TextIO, TypeVar
 
 import click
 
 from aggregator import archive, search
 from aggregator.app import App, make_app
 from aggregator.cli import Context, cli, pass_ctx
+from aggregator.commands._output import on_terminal, progress
 from aggregator.errors import UsageError
 from aggregator.models import counted
 from aggregator.store.schema import DESCRIPTIONS
 from aggregator.store.search import MARK_CLOSE, MARK_OPEN, Facets, Sort
 
 FORMATS = ("table", "json", "jsonl", "csv")
+T = TypeVar("T")
 
 
 def source_map(app: App) -> dict[str, tuple[str, str]]:
@@ -85,12 +87,16 @@ def _print_table(rows: list[dict[str, Any]]) -> None:
         click.echo(f"    {row['id']}  {row.get('url') or ''}")
 
 
-def _print_facets(f: Facets) -> None:
+def _print_facets(f: Facets, names: dict[str, str]) -> None:
+    """The counts the search page shows, in its words: sources by name, no empty lines."""
     click.echo(counted(f.total, "post") + (" matches" if f.total == 1 else " match"), err=True)
-    for name in ("mission", "source", "lang"):
-        counts = ", ".join(f"{v or '?'} {n}" for v, n in getattr(f, name)[:12])
-        click.echo(f"  {name}: {counts}", err=True)
-    click.echo("  month: " + ", ".join(f"{v} {n}" for v, n in f.month), err=True)
+    for name in ("mission", "source", "lang", "month"):
+        values = getattr(f, name) if name == "month" else getattr(f, name)[:12]
+        if name == "source":
+            values = [(names.get(v, v), n) for v, n in values]
+        counts = ", ".join(f"{v or '?'} {n}" for v, n in values if n)
+        if counts:
+            click.echo(f"  {name}: {counts}", err=True)
 
 
 @cli.command("search")
@@ -111,7 +117,8 @@ def search_command(
     with make_app(ctx.config, readonly=True) as app:
         plan = _plan(app, query)
         if facets:
-            _print_facets(app.store.search_facets(plan, include_hidden=not public))
+            names = {sid: name for sid, (name, _) in source_map(app).items()}
+            _print_facets(app.store.search_facets(plan, include_hidden=not public), names)
         if fmt == "table":
             page = app.store.search(
                 plan, sort=sort, limit=limit or 1_000_000, cursor=cursor, include_hidden=not public
@@ -166,8 +173,9 @@ def export_command(
         else:
             records = tally.watch(archive.record(r, base_url=base, sources=sources) for r in rows)
             fields = [f for f, _ in archive.FIELDS]
-        with _output(out) as fh:
-            n = archive.write_records(records, fh, fmt, fields)
+        total = app.store.search_facets(plan, include_hidden=True).total if on_terminal() else 0
+        with _output(out) as fh, progress(total, "export") as advance:
+            n = archive.write_records(_advancing(records, advance), fh, fmt, fields)
         if out is None:
             click.echo(f"{counted(n, 'post')} (no README: pass --out FILE to get one)", err=True)
             return
@@ -180,6 +188,12 @@ def export_command(
         readme = out.with_name(out.name + ".README.md")
         readme.write_text(text, encoding="utf-8")
         click.echo(f"{counted(n, 'post')} -> {out} (fields and provenance: {readme})", err=True)
+
+
+def _advancing(items: Iterable[T], advance: Callable[[int], None]) -> Iterator[T]:
+    for item in items:
+        advance(1)
+        yield item
 
 
 def _export_command(
@@ -200,8 +214,11 @@ def _export_command(
 @pass_ctx
 def backup_command(ctx: Context, path: Path) -> None:
     """Write a consistent copy of the live archive to PATH (VACUUM INTO), then check it."""
-    with make_app(ctx.config, readonly=True) as app:
-        counts = app.store.backup_to(path)
+    with (
+        make_app(ctx.config, readonly=True) as app,
+        progress(app.store.page_count() if on_terminal() else 0, "backup") as advance,
+    ):
+        counts = app.store.backup_to(path, progress=advance)
     click.echo(
         f"backup: {path} ({counted(counts['posts'], 'post')}, {counts['tables']} tables, "
         f"{counts['bytes']} bytes; integrity ok)"

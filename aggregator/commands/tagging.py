@@ -10,16 +10,20 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
-from typing import IO, Any
+from dataclasses import asdict, dataclass, field
+from typing import IO, TYPE_CHECKING, Any
 
 import click
 
 from aggregator.cli import Context, cli, pass_ctx
+from aggregator.commands._output import echo_json, progress
 from aggregator.errors import UsageError
 from aggregator.models import Tag, counted, parse_iso
 from aggregator.tag import Tagger
 from aggregator.tag.rules import normalize
+
+if TYPE_CHECKING:
+    from aggregator.retag import RetagReport
 
 
 def _lines(stream: IO[str], name: str) -> Iterator[tuple[int, dict[str, Any]]]:
@@ -201,14 +205,18 @@ def tag_eval_command(ctx: Context, file: IO[str]) -> None:
 @click.option("--dry-run", is_flag=True, help="Show what would change; write nothing.")
 @click.option("--batch-size", type=click.IntRange(1, 100_000), default=2000, show_default=True,
               help="Posts per transaction.")
+@click.option("--json", "as_json", is_flag=True, help="Print the changes as JSON.")
 @pass_ctx
-def retag_command(ctx: Context, dry_run: bool, batch_size: int) -> None:
+def retag_command(ctx: Context, dry_run: bool, batch_size: int, as_json: bool) -> None:
     """Recompute rule tags over the whole archive; editors' decisions are kept."""
     from aggregator.app import make_app
     from aggregator.retag import retag
 
-    with make_app(ctx.config) as app:
-        result = retag(app, dry_run=dry_run, batch_size=batch_size)
+    with make_app(ctx.config) as app, progress(app.store.count_posts(), "retag") as advance:
+        result = retag(app, dry_run=dry_run, batch_size=batch_size, progress=advance)
+    if as_json:
+        echo_json(_retag_json(result))
+        return
     verb = "would change" if dry_run else "changed"
     click.echo(f"{counted(result.posts, 'post')} read; {result.posts_changed} {verb}")
     for mission in sorted(result.gains.keys() | result.losses.keys()):
@@ -219,3 +227,17 @@ def retag_command(ctx: Context, dry_run: bool, batch_size: int) -> None:
     if not dry_run and result.rendered:
         click.echo(f"re-rendered {len(result.rendered)} file(s) for "
                    f"{', '.join(sorted(result.missions_changed))}")
+
+
+def _retag_json(result: RetagReport) -> dict[str, Any]:
+    missions = sorted(result.gains.keys() | result.losses.keys())
+    return {
+        "dry_run": result.dry_run, "posts": result.posts, "posts_changed": result.posts_changed,
+        "missions": {
+            m: {"gained": result.gains.get(m, 0), "lost": result.losses.get(m, 0),
+                "examples": [asdict(c) for c in result.examples.get(m, [])]}
+            for m in missions
+        },
+        "missions_changed": sorted(result.missions_changed),
+        "rendered": [str(p) for p in result.rendered],
+    }

@@ -9,6 +9,7 @@ from typing import Any
 import click
 
 from aggregator.cli import Context, cli, pass_ctx
+from aggregator.commands._output import echo_json
 from aggregator.models import SourceSpec, iso, parse_iso
 from aggregator.settings import Settings
 from aggregator.sources.x_budget import spend
@@ -160,8 +161,11 @@ def x_resolve_command(ctx: Context, handles: tuple[str, ...]) -> None:
               help="New posts each X account publishes per day (assumption).")
 @click.option("--referenced-share", type=float, default=0.3, show_default=True,
               help="Share of posts that retweet or quote another post (assumption).")
+@click.option("--json", "as_json", is_flag=True, help="Print the estimate as JSON.")
 @pass_ctx
-def x_estimate_command(ctx: Context, posts_per_day: float, referenced_share: float) -> None:
+def x_estimate_command(
+    ctx: Context, posts_per_day: float, referenced_share: float, as_json: bool
+) -> None:
     """Estimate the monthly X bill for the configured accounts at their cadence."""
     from aggregator.sources.x_budget import monthly_estimate
 
@@ -170,6 +174,15 @@ def x_estimate_command(ctx: Context, posts_per_day: float, referenced_share: flo
     api = [s for s in specs if not s.via_bridge]
     calls = sum(1440 / (s.interval_minutes or settings.default_interval_minutes) for s in api) * 30
     est = monthly_estimate(len(api), posts_per_day, settings, referenced_share=referenced_share)
+    if as_json:
+        echo_json({
+            "accounts_api": len(api), "accounts_bridge": len(specs) - len(api),
+            "timeline_calls_month": round(calls), "posts_per_day": posts_per_day,
+            "referenced_share": referenced_share, "count_expansions": settings.x_count_expansions,
+            "posts_month": est["posts"], "users_month": est["users"], "usd_month": est["usd"],
+            "first_run_usd": est["first_run_usd"], "budget_usd": settings.x_monthly_budget,
+        })
+        return
     click.echo(
         f"{len(api)} X accounts through the API ({len(specs) - len(api)} through a bridge), "
         f"about {calls:,.0f} timeline calls a month at the configured intervals"

@@ -37,6 +37,7 @@ from aggregator.mailer import (
 )
 from aggregator.mailer import secret_key as _secret_key
 from aggregator.models import parse_iso, utc
+from aggregator.render.i18n import site_title
 
 if TYPE_CHECKING:
     from aggregator.app import App
@@ -147,7 +148,8 @@ def render_posts(
     s = app.config.settings
     rows = app.store.digest_posts(post_ids, dl.missions)
     return render_digest(
-        dl, rows, missions=app.config.missions, base_url=s.base_url, site_title=s.site_title,
+        dl, rows, missions=app.config.missions, base_url=s.base_url,
+        site_title=site_title(s, dl.language),
         window_start=start, window_end=end,
     )
 

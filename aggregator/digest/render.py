@@ -21,6 +21,7 @@ from markupsafe import escape
 
 from aggregator.digest.lists import DigestList
 from aggregator.models import Mission, parse_iso
+from aggregator.render.i18n import when, zone_label
 
 TEMPLATES = Path(__file__).parent.parent / "templates" / "email"
 RECIPIENT = "XRECIPIENTX7f3a"
@@ -39,7 +40,6 @@ LABELS: dict[str, dict[str, str]] = {
         "image_alt": "Image posted by {author}",
         "why": "You receive this because {email} is subscribed to the “{title}” digest.",
         "unsubscribe": "Unsubscribe (one click)",
-        "months": "Jan Feb Mar Apr May Jun Jul Aug Sep Oct Nov Dec",
         "zone": "Times are in {zone} ({offset}).", "zone_utc": "Times are in UTC.",
     },
     "fr": {
@@ -54,7 +54,6 @@ LABELS: dict[str, dict[str, str]] = {
         "image_alt": "Image publiée par {author}",
         "why": "Vous recevez ce message parce que {email} est abonné(e) au résumé « {title} ».",
         "unsubscribe": "Se désabonner (en un clic)",
-        "months": "janv. févr. mars avr. mai juin juil. août sept. oct. nov. déc.",
         "zone": "Les heures sont celles du fuseau {zone} ({offset}).",
         "zone_utc": "Les heures sont en UTC.",
     },
@@ -96,19 +95,23 @@ def _inliner() -> css_inline.CSSInliner:
 
 
 def local_time(dt: datetime, dl: DigestList) -> str:
-    local = dt.astimezone(dl.tz)
-    month = LABELS[dl.language]["months"].split()[local.month - 1]
-    return f"{local.day} {month} {local.year}, {local:%H:%M}"
+    """A post's time in the list's language and time zone, named (as on the pages)."""
+    return when(dt, dl.language, dl.tz)
+
+
+def _prefix(lang: str) -> str:
+    """Where the pages in ``lang`` live under the site: English at its root, others below."""
+    return "" if lang == "en" else f"{lang}/"
 
 
 def zone_note(dl: DigestList, at: datetime) -> str:
     """The sentence that says which clock the digest's times follow, e.g. "Times are in
-    Europe/Belgrade (UTC+01:00)."; the offset is the one in force at ``at``."""
+    Europe/Belgrade (UTC+1)."; the offset is the one in force at ``at``, written as each
+    time in the digest writes it (:func:`aggregator.render.i18n.zone_label`)."""
     t = LABELS[dl.language]
     if dl.timezone in ("UTC", "Etc/UTC", "Etc/GMT", "GMT"):
         return t["zone_utc"]
-    offset = at.astimezone(dl.tz).strftime("%z") or "+0000"
-    return t["zone"].format(zone=dl.timezone, offset=f"UTC{offset[:3]}:{offset[3:]}")
+    return t["zone"].format(zone=dl.timezone, offset=zone_label(at.astimezone(dl.tz)))
 
 
 def _count(t: Mapping[str, str], kind: str, n: int) -> str:
@@ -132,10 +135,10 @@ def _post(row: Mapping[str, Any], dl: DigestList, base_url: str) -> dict[str, An
                 "alt": media.get("alt") or t["image_alt"].format(author=author),
             }
             break
-    when = parse_iso(row.get("published_at") or row.get("collected_at"))
+    moment = parse_iso(row.get("published_at") or row.get("collected_at"))
     return {
         "author": author,
-        "time": local_time(when, dl) if when else "",
+        "time": local_time(moment, dl) if moment else "",
         "title": title,
         "text": text,
         "url": row.get("url") or "",
@@ -166,7 +169,7 @@ def group_posts(
             "acronym": acronym,
             "name": name,
             "count_label": _count(t, "post", len(posts)),
-            "page_url": urljoin(base_url, f"missions/{slug}/"),
+            "page_url": urljoin(base_url, f"{_prefix(dl.language)}missions/{slug}/"),
             "widget_url": urljoin(base_url, f"widget/{slug}.html"),
             "posts": [_post(r, dl, base_url) for r in posts],
         })
@@ -204,7 +207,7 @@ def render_digest(
         "groups": groups,
         "t": {**t, "why": t["why"].format(email=RECIPIENT, title=dl.title)},
         "unsubscribe_url": UNSUBSCRIBE,
-        "site_url": base_url,
+        "site_url": urljoin(base_url, _prefix(dl.language)),
         "site_title": site_title,
     }
     html = _inliner().inline(email_templates().get_template("digest.html.j2").render(context))

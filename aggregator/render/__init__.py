@@ -9,7 +9,7 @@ returns the paths whose content changed.
 from __future__ import annotations
 
 import logging
-from collections.abc import Collection, Iterable, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -51,7 +51,10 @@ def make_env(templates_dir: Path | None = None) -> Environment:
     env.globals["as_of"] = i18n.as_of
     env.globals["reason"] = i18n.reason
     env.globals["mission_name"] = i18n.mission_name
+    env.globals["site_title"] = i18n.site_title
     env.filters["absolute"] = cards.absolute
+    env.filters["when"] = i18n.when
+    env.filters["number"] = i18n.number
     env.filters["safe_url"] = cards.safe_url
     return env
 
@@ -164,7 +167,11 @@ class Site:
             ) from exc
 
 
-def render_site(app: App, missions: Collection[str] | None = None) -> Written:
+def render_site(
+    app: App,
+    missions: Collection[str] | None = None,
+    progress: Callable[[int], None] | None = None,
+) -> Written:
     """Write the site into ``output/``; only the given missions' own files when ``missions``
     is set (the index, the all-missions feeds and the embed page are always refreshed),
     plus every mission still marked pending in the archive (stored by a run that stopped
@@ -196,6 +203,8 @@ def render_site(app: App, missions: Collection[str] | None = None) -> Written:
         pages.render_mission(site, mission)
         render_widget(site, mission)
         syndication.render_feeds(site, mission)
+        if progress is not None:
+            progress(1)
     syndication.render_feeds(site, None)
     render_embed(site)
     # A mission no longer configured has no page to render: its mark goes too.

@@ -18,7 +18,7 @@ from urllib.parse import quote, urlsplit
 from markupsafe import Markup, escape
 
 from aggregator.models import Tag, parse_iso
-from aggregator.render.i18n import reason
+from aggregator.render.i18n import reason, when
 
 REL = "noopener nofollow ugc"
 TEXT_LIMIT = 600  # characters of a post's text shown on a page card
@@ -215,9 +215,5 @@ def card(
     )
 
 
-def absolute(when: datetime, lang: str = "en") -> str:
-    months = {
-        "en": ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"],
-        "fr": ["janv.", "févr.", "mars", "avr.", "mai", "juin", "juil.", "août", "sept.", "oct.", "nov.", "déc."],
-    }[lang if lang == "fr" else "en"]
-    return f"{when.day} {months[when.month - 1]} {when.year}, {when:%H:%M} UTC"
+def absolute(moment: datetime, lang: str = "en") -> str:
+    return when(moment, lang)

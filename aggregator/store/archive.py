@@ -9,6 +9,7 @@ keeps the archived copy and records a tombstone (``availability``, ``availabilit
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -47,7 +48,13 @@ class ArchiveMixin:
             )
             return cur.rowcount > 0
 
-    def backup_to(self, target: Path) -> dict[str, int]:
+    def page_count(self) -> int:
+        """Pages in the archive file (what a backup copies)."""
+        return int(self.db.execute("PRAGMA page_count").fetchone()[0])
+
+    def backup_to(
+        self, target: Path, progress: Callable[[int], None] | None = None
+    ) -> dict[str, int]:
         """Write a consistent copy of the live archive to ``target``, then check it.
 
         SQLite's online backup API copies the database page by page in one step, from one
@@ -70,7 +77,7 @@ class ArchiveMixin:
         try:
             dest = sqlite3.connect(str(partial))
             try:
-                self.db.conn.backup(dest)
+                self._copy(dest, progress)
                 dest.execute("PRAGMA journal_mode=DELETE")  # one self-contained file
             finally:
                 dest.close()
@@ -83,6 +90,23 @@ class ArchiveMixin:
         finally:
             partial.unlink(missing_ok=True)
         return counts
+
+    def _copy(self, dest: sqlite3.Connection, progress: Callable[[int], None] | None) -> None:
+        """The online backup in one step, or in steps of 1,024 pages when showing progress.
+
+        In steps, a write by another process between two steps restarts the copy (SQLite
+        does that itself), so the copy is still one consistent snapshot.
+        """
+        if progress is None:
+            self.db.conn.backup(dest)
+            return
+        done = [0]
+
+        def report(_status: int, remaining: int, total: int) -> None:
+            progress(total - remaining - done[0])
+            done[0] = total - remaining
+
+        self.db.conn.backup(dest, pages=1024, progress=report)
 
 
 def verify_copy(path: Path) -> dict[str, int]:

@@ -19,7 +19,7 @@ from urllib.parse import parse_qs, urlencode
 
 from aggregator import archive, search
 from aggregator.errors import QuerySyntaxError, UsageError
-from aggregator.render.i18n import reason
+from aggregator.render.i18n import reason, site_title, t
 from aggregator.store import Store
 from aggregator.store.search import MARK_CLOSE, MARK_OPEN, Facets, Sort
 from aggregator.web import Request, Response, Route
@@ -41,6 +41,11 @@ HEADERS = [
         " frame-ancestors 'none'; base-uri 'none'",
     ),
 ]
+
+
+def language(request: Request) -> str:
+    """The pages' language: French under /fr/, as the rendered site's French pages."""
+    return "fr" if request.path.startswith("/fr/") else "en"
 
 
 def segments(text: str) -> list[tuple[str, bool]]:
@@ -137,9 +142,17 @@ class Pages:
         cursor = (qs.get("cursor") or [""])[0] or None
         return query, sort, cursor
 
-    def html(self, template: str, status: str = "200 OK", **context: Any) -> Response:
+    def html(
+        self, template: str, status: str = "200 OK", *, request: Request, **context: Any
+    ) -> Response:
+        lang = language(request)
+        prefix = "" if lang == "en" else f"{lang}/"
+        other = "fr/" if lang == "en" else ""
+        path = request.path.removeprefix(f"/{prefix}")
+        qs = request.query_string
         body = self.env.get_template(template).render(
-            site_title=self.app.config.settings.site_title, **context
+            site_title=site_title(self.app.config.settings, lang), lang=lang, prefix=prefix,
+            alternate=f"/{other}{path}" + (f"?{qs}" if qs else ""), **context
         )
         return Response(body.encode("utf-8"), status, headers=list(HEADERS))
 
@@ -157,32 +170,39 @@ class Pages:
                 names = store.source_names()
         except QuerySyntaxError as exc:
             ctx["error"] = {"message": exc.message, "position": exc.position}
-            return self.html("search/page.html", "400 Bad Request", **ctx)
+            return self.html("search/page.html", "400 Bad Request", request=request, **ctx)
         except UsageError as exc:
             ctx["error"] = {"message": str(exc), "position": None}
-            return self.html("search/page.html", "400 Bad Request", **ctx)
+            return self.html("search/page.html", "400 Bad Request", request=request, **ctx)
+        lang = language(request)
+        here = f"/{'' if lang == 'en' else lang + '/'}search"
         ctx.update(
-            rows=[self._row(r) for r in result.rows], facets=self._facets(query, sort, facets, names),
+            rows=[self._row(r) for r in result.rows],
+            facets=self._facets(query, sort, facets, names, lang),
             histogram=histogram(facets.month), total=facets.total, download_limit=DOWNLOAD_LIMIT,
-            next=f"/search?{urlencode({'q': query, 'sort': sort, 'cursor': result.next_cursor})}"
+            next=f"{here}?{urlencode({'q': query, 'sort': sort, 'cursor': result.next_cursor})}"
             if result.next_cursor else None,
             csv=f"/search.csv?{urlencode({'q': query, 'sort': sort})}",
             json=f"/search.json?{urlencode({'q': query, 'sort': sort})}",
         )
-        return self.html("search/page.html", **ctx)
+        return self.html("search/page.html", request=request, **ctx)
 
     def _row(self, row: dict[str, Any]) -> dict[str, Any]:
         title = row.get("title_highlighted") or ""
         return {**row, "title_segments": segments(title), "snippet_segments": segments(row["snippet"]),
                 "missions_list": (row.get("missions") or "").split()}
 
-    def _facets(self, query: str, sort: str, f: Facets, names: dict[str, str]) -> list[dict[str, Any]]:
-        def link(key: str, value: str) -> str:
-            quoted = f'"{value}"' if " " in value or not value else value
-            return f"/search?{urlencode({'q': f'{query} {key}:{quoted}'.strip(), 'sort': sort})}"
+    def _facets(
+        self, query: str, sort: str, f: Facets, names: dict[str, str], lang: str
+    ) -> list[dict[str, Any]]:
+        here = f"/{'' if lang == 'en' else lang + '/'}search"
 
-        groups = [("Mission", "mission", f.mission, {}), ("Source", "source", f.source[:15], names),
-                  ("Language", "lang", [(v, n) for v, n in f.lang if v][:10], {})]
+        def link(key: str, value: str) -> str:
+            return f"{here}?{urlencode({'q': search.narrow(query, key, value), 'sort': sort})}"
+
+        groups = [(t(lang, "facet_mission"), "mission", f.mission, {}),
+                  (t(lang, "facet_source"), "source", f.source[:15], names),
+                  (t(lang, "facet_lang"), "lang", [(v, n) for v, n in f.lang if v][:10], {})]
         return [
             {"title": title, "entries": [
                 {"label": labels.get(v, v), "count": n, "href": link(key, v),
@@ -232,10 +252,12 @@ class Pages:
             names = store.source_names()
             tags = store.tags_of(post_id) if row is not None else []
         if row is None or (editor is None and (row["hidden"] or row["availability"] != "available")):
-            return self.html("search/post.html", "404 Not Found", row=None, editor=editor)
-        row["reasons"] = [(tag.mission, *reason(tag)) for tag in tags]  # why each mission
+            return self.html("search/post.html", "404 Not Found", request=request, row=None,
+                             editor=editor)
+        lang = language(request)
+        row["reasons"] = [(tag.mission, *reason(tag, lang)) for tag in tags]  # why each mission
         row["source_name"] = names.get(row["source_id"], row["source_id"])
-        return self.html("search/post.html", row=row, editor=editor)
+        return self.html("search/post.html", request=request, row=row, editor=editor)
 
     def style(self, request: Request) -> Response:
         css = self.env.loader.get_source(self.env, "search/search.css")[0]  # type: ignore[union-attr]
@@ -250,8 +272,8 @@ def routes(app: App) -> list[Route]:
     templates = app.config.resolve(settings.templates_dir) if settings.templates_dir else None
     pages = Pages(app, make_env(templates))
     return [
-        Route("GET", r"/search/?", pages.page),
+        Route("GET", r"/(?:fr/)?search/?", pages.page),
         Route("GET", r"/search\.(csv|json)", pages.download),
         Route("GET", r"/search/style\.css", pages.style),
-        Route("GET", r"/post/(?P<id>[^/]+)", pages.post),
+        Route("GET", r"/(?:fr/)?post/(?P<id>[^/]+)", pages.post),
     ]
