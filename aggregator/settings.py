@@ -67,6 +67,16 @@ class Settings:
     log_level: str = _s("INFO", "DEBUG, INFO, WARNING or ERROR")
     media_max_bytes: int = _s(5_000_000, "largest image downloaded for local copies")
     media_max_width: int = _s(1200, "local image copies are resized to at most this width")
+    media_max_pixels: int = _s(
+        16_000_000, "images with more pixels than this (after JPEG draft scaling) are not decoded"
+    )
+    media_deadline: float = _s(30.0, "seconds one image download may take in all, redirects included")
+    media_run_deadline: float = _s(
+        120.0, "seconds one run spends copying images; the rest wait for the next run"
+    )
+    media_private_hosts: tuple[str, ...] = _s(
+        (), "image hosts allowed on private, loopback or link-local addresses (others are refused)"
+    )
     x_token_env: str = _s("X_BEARER_TOKEN", "environment variable holding the X API bearer token")
     x_api_base: str = _s("https://api.x.com", "X API base URL (a loopback fake in tests)")
     x_backfill: int = _s(20, "posts read from an X account the first time it is collected")
