@@ -151,6 +151,9 @@ def _check_values(s: Settings, file: str, problems: list[ConfigProblem]) -> None
         problems.append(
             ConfigProblem(file, "http", "concurrency and per_host_limit must be at least 1", None)
         )
+    if s.max_items_per_run < 1:
+        problems.append(ConfigProblem(file, "max_items_per_run", "must be at least 1",
+                                      "the default is 500 entries per source and run"))
     if s.min_interval_minutes > s.max_interval_minutes:
         problems.append(
             ConfigProblem(file, "min_interval_minutes", "is larger than max_interval_minutes", None)

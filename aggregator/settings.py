@@ -44,6 +44,9 @@ class Settings:
     http_concurrency: int = _s(16, "sources fetched at the same time")
     http_per_host_limit: int = _s(2, "requests at the same time to one host")
     parse_workers: int = _s(0, "processes that parse feeds; 0 means one per CPU core")
+    max_items_per_run: int = _s(
+        500, "entries read from one source in one run (feeds list newest first); the rest is reported on the source"
+    )
     default_interval_minutes: int = _s(30, "how often a source is polled unless its file says")
     min_interval_minutes: int = _s(5, "the shortest poll interval the adaptive schedule may choose")
     max_interval_minutes: int = _s(360, "the longest poll interval the adaptive schedule may choose")

@@ -153,3 +153,35 @@ def test_a_stored_post_that_cannot_be_written_is_left_out_and_reported(tmp_path:
     page = (out / "missions/unmik/index.html").read_text(encoding="utf-8")
     assert "UNMIK fine one" in page and "UNMIK fine two" in page and "\x1b" not in page
     assert "\x01" not in (out / "api/unmik.json").read_text(encoding="utf-8")
+
+
+def test_a_source_that_floods_is_capped_per_run_and_the_excess_is_reported(
+    tmp_path: Path, server: FeedServer
+) -> None:
+    flood = _rss("UNMIK flood", [_item(i, f"UNMIK item {i}", "#UNMIK") for i in range(1_200)])
+    config = write_config(tmp_path, [
+        {"kind": "feed", "mission": "UNMIK", "url": server.add("/flood.xml", body=flood),
+         "name": "UNMIK flood"},
+        {"kind": "feed", "mission": "UNMISS", "url": server.add("/fine.xml", body=_rss("UNMISS", [
+            _item(5000, "UNMISS in Bentiu", "#UNMISS")])), "name": "UNMISS news"},
+    ], max_items_per_run=300)
+    result = CliRunner().invoke(cli, ["--config", str(config), "collect", "--no-render"])
+    assert result.exit_code == 0, result.output
+    assert "900 of 1,200 entries were left out" in result.stderr
+    assert "max_items_per_run" in result.stderr
+    with make_app(load_config(config), env={}) as app:
+        counts = dict(app.store.db.execute(
+            "SELECT s.name, COUNT(p.id) FROM sources s LEFT JOIN posts p ON p.source_id = s.id"
+            " GROUP BY s.id").fetchall())
+    assert counts == {"UNMIK flood": 300, "UNMISS news": 1}
+    status = CliRunner().invoke(cli, ["--config", str(config), "status", "--json"])
+    flood_row = next(r for r in json.loads(status.stdout) if r["name"] == "UNMIK flood")
+    assert "900 of 1,200 entries were left out" in flood_row["warnings"]
+
+
+def test_max_items_per_run_must_be_positive(tmp_path: Path) -> None:
+    from aggregator.errors import ConfigError
+
+    config = write_config(tmp_path, [], max_items_per_run=0)
+    with pytest.raises(ConfigError, match="max_items_per_run"):
+        load_config(config)

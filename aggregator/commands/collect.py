@@ -113,6 +113,9 @@ def collect_command(
     click.echo(result.summary() + "".join(f"; {n}" for n in notes))
     for report in result.failed:
         click.echo(f"  failed: {report.error}", err=True)
+    for report in result.reports:
+        if report.error and report.outcome != "error":
+            click.echo(f"  warning: {report.source_id}: {report.error}", err=True)
 
 
 def _age(value: str | None) -> str:
@@ -148,7 +151,7 @@ def status_command(ctx: Context, as_json: bool) -> None:
         keys = ("id", "kind", "name", "mission", "url", "handle", "state", "state_reason",
                 "due_at", "last_attempt_at", "last_success_at", "last_error", "last_error_kind",
                 "last_error_at", "consecutive_failures", "posts_added_total", "posts_stored",
-                "newest_post_at")
+                "newest_post_at", "warnings")
         out = [{k: r.get(k) for k in keys} for r in rows]
         for item in out:
             if item["id"] in x_rows:
@@ -163,7 +166,8 @@ def status_command(ctx: Context, as_json: bool) -> None:
         (
             str(r["name"])[:40], r.get("mission") or "-", str(r.get("state") or "new"),
             _age(r.get("last_success_at")), str(r.get("consecutive_failures") or 0),
-            str(r.get("posts_stored") or 0), (r.get("last_error") or "")[:70],
+            str(r.get("posts_stored") or 0),
+            (r.get("last_error") or (f"warning: {r['warnings']}" if r.get("warnings") else ""))[:70],
         )
         for r in rows
     ]
