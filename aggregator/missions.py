@@ -13,7 +13,7 @@ from typing import Any
 import yaml
 
 from aggregator.errors import ConfigProblem
-from aggregator.models import Figure, Mission, Profile, SourceSpec, TagRules
+from aggregator.models import Figure, Mission, Profile, SourceSpec, TagRules, split_credentials
 
 _STATUSES = {"active", "closed"}
 _PROFILE_TEXT = ("summary", "mandate", "background", "why_it_matters", "headquarters")
@@ -116,11 +116,12 @@ def _sources(
                 continue
             if not url:
                 continue
+            url, credentials = split_credentials(url)
             out.append(
                 SourceSpec(
                     id=f"feed:{url}", kind="feed", name=r.str_(item, "name", prefix) or url,
                     mission=mission, url=url, interval_minutes=interval, verified=verified,
-                    language=language,
+                    language=language, credentials=credentials,
                 )
             )
         elif kind == "x":

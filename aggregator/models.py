@@ -14,6 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Literal
+from urllib.parse import unquote, urlsplit, urlunsplit
 
 SourceKind = Literal["feed", "x"]
 MissionStatus = Literal["active", "closed"]
@@ -60,6 +61,20 @@ def raw_json(entry: Mapping[str, Any]) -> str:
     if not text.isascii() and LONE_SURROGATE.search(text):
         return _RAW_ASCII_ENCODER.encode(entry)
     return text
+
+
+def split_credentials(url: str) -> tuple[str, tuple[str, str] | None]:
+    """``url`` without its ``user:password@`` part, and that (user, password) when present."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return url, None
+    if "@" not in parts.netloc:
+        return url, None
+    host = parts.netloc.rsplit("@", 1)[1]
+    user, password = unquote(parts.username or ""), unquote(parts.password or "")
+    public = urlunsplit((parts.scheme, host, parts.path, parts.query, parts.fragment))
+    return public, (user, password) if user or password else None
 
 
 def counted(count: int, noun: str) -> str:
@@ -147,6 +162,9 @@ class SourceSpec:
     verified: bool = False
     language: str | None = None
     via_bridge: bool = False  # an X handle read through an RSS bridge
+    # (user, password) taken out of a feed URL's ``user:pass@``; ``url`` and ``id`` never
+    # carry them, so nothing published or stored shows them (#16 item 6).
+    credentials: tuple[str, str] | None = field(default=None, repr=False, compare=False)
 
 
 @dataclass(frozen=True)
