@@ -116,6 +116,10 @@ class Settings:
     ops_sender: str = _s("", "From address of ops alerts (empty: aggregator@<ops domain>)")
     serve_host: str = _s("127.0.0.1", "address `aggregator serve` listens on")
     serve_port: int = _s(8000, "port `aggregator serve` listens on")
+    serve_body_timeout: float = _s(
+        10.0, "seconds a request body may take to arrive; a slower client gets 408"
+    )
+    serve_max_body_bytes: int = _s(1_000_000, "largest request body `aggregator serve` reads (413 above)")
     editor_session_hours: float = _s(
         12.0, "hours an editor stays signed in to the moderation page (sign-out ends it sooner)"
     )
