@@ -1,4 +1,4 @@
-"""One hostile post never stops the site and never costs more than its share (#16 items 1-3).
+"""One hostile post never stops the site and never costs more than its share (#16 items 1-4).
 
 Feeds come from a loopback server through the real collector (fetch, feedparser, normalize,
 tag, store, render) run as `aggregator collect`; the site is then checked file by file.
@@ -23,6 +23,7 @@ from aggregator.config import load_config
 from aggregator.normalize.limits import CUT_MARK, MAX_TEXT_CHARS
 from aggregator.web import make_wsgi
 from tests.feeds_server import FeedServer, write_config
+from tests.test_media_guard import Server
 
 C0 = [chr(c) for c in range(32) if chr(c) not in "\t\n\r"]
 
@@ -58,15 +59,16 @@ def server() -> Iterator[FeedServer]:
         yield s
 
 
-def _project(tmp_path: Path, server: FeedServer) -> Path:
-    return write_config(tmp_path, [
+def _project(tmp_path: Path, server: FeedServer, extra: list[dict[str, str]] | None = None,
+             **settings: object) -> Path:
+    return write_config(tmp_path, [*(extra or []),
         {"kind": "feed", "mission": "UNMIK", "url": server.add("/control.xml", body=control_feed()),
          "name": "UNMIK control characters"},
         {"kind": "feed", "mission": "UNMIK", "url": server.add("/heavy.xml", body=heavy_feed()),
          "name": "UNMIK heavy"},
         {"kind": "feed", "mission": "UNMISS", "url": server.add("/fine.xml", body=_rss("UNMISS", [
             _item(200, "UNMISS in Bentiu", "#UNMISS patrols near Bentiu")])), "name": "UNMISS news"},
-    ], http={"connect_timeout": 2, "read_timeout": 5, "deadline": 20})
+    ], http={"connect_timeout": 2, "read_timeout": 5, "deadline": 20}, **settings)
 
 
 def _search(config: Path, query: str) -> tuple[str, str, float]:
@@ -84,11 +86,25 @@ def _search(config: Path, query: str) -> tuple[str, str, float]:
 def test_hostile_feeds_are_collected_and_every_output_is_written(
     tmp_path: Path, server: FeedServer
 ) -> None:
-    config = _project(tmp_path, server)
+    images = Server()  # an image host that sends one byte every 0.5 s
+    images.routes["/slow.jpg"] = (200, {"Content-Type": "image/jpeg"}, b"\xff\xd8" + b"x" * 500, 0.5)
+    trickle = f"http://127.0.0.1:{images.port}/slow.jpg"
+    server.add("/images.xml", body=_rss("UNMIK photos", [_item(300, "UNMIK photo", "#UNMIK").replace(
+        "</item>", f'<enclosure url="{trickle}" type="image/jpeg" length="502"/></item>')]))
+    config = _project(tmp_path, server, extra=[
+        {"kind": "feed", "mission": "UNMIK", "url": server.url("/images.xml"), "name": "UNMIK photos"}],
+        media={"deadline": 3, "private_hosts": ["127.0.0.1"]})
     started = time.monotonic()
-    result = CliRunner().invoke(cli, ["--config", str(config), "collect"])
+    try:
+        result = CliRunner().invoke(cli, ["--config", str(config), "collect"])
+    finally:
+        images.close()
     assert result.exit_code == 0, result.output
-    assert time.monotonic() - started < 20 + 10  # within the sources' deadline, with margin
+    assert time.monotonic() - started < 20 + 3 + 10  # the sources' and the image's deadlines
+    with make_app(load_config(config), env={}) as app:
+        (outcome,) = app.store.db.execute(
+            "SELECT outcome FROM media_fetches WHERE url = ?", [trickle]).fetchone()
+    assert outcome == "timeout"
     assert "failed" not in result.output and "left out" not in result.output
     out = tmp_path / "output"
     config_ = load_config(config)
