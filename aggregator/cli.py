@@ -61,9 +61,14 @@ def cli(ctx: click.Context, config_path: Path) -> None:
 
 
 @cli.command()
+@click.option("--json", "as_json", is_flag=True,
+              help="Print the verdict and every problem as JSON (exit codes unchanged).")
 @pass_ctx
-def check(ctx: Context) -> None:
+def check(ctx: Context, as_json: bool) -> None:
     """Validate config.yaml and every mission file; exit non-zero on any problem."""
+    if as_json:
+        _check_json(ctx)
+        return
     config = ctx.config
     sources = config.all_sources()
     click.echo(
@@ -74,6 +79,27 @@ def check(ctx: Context) -> None:
     unverified = [s.id for s in sources if not s.verified]
     if unverified:
         click.echo(f"note: {len(unverified)} sources are marked verified: false", err=True)
+
+
+def _check_json(ctx: Context) -> None:
+    """``check --json``: one document, whether the configuration loads or not."""
+    import json
+
+    try:
+        config = ctx.config
+    except ConfigError as exc:
+        problems = [{"file": p.file, "key": p.key, "message": p.message, "hint": p.hint}
+                    for p in exc.problems]
+        click.echo(json.dumps({"ok": False, "problems": problems}, indent=2, ensure_ascii=False))
+        raise click.exceptions.Exit(int(exc.exit_status)) from exc
+    sources = config.all_sources()
+    click.echo(json.dumps({
+        "ok": True, "problems": [],
+        "missions": len(config.missions),
+        "active_missions": sum(1 for m in config.missions.values() if m.status == "active"),
+        "sources": len(sources), "x_sources": sum(1 for s in sources if s.kind == "x"),
+        "unverified_sources": sorted(s.id for s in sources if not s.verified),
+    }, indent=2, ensure_ascii=False))
 
 
 def _report(exc: AggregatorError) -> int:

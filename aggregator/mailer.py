@@ -2,8 +2,10 @@
 
 One :class:`SmtpSender` is one SMTP connection for one run (opened on the first message),
 with a per-run rate limit. smtplib errors are wrapped into :class:`SendFailed`, which says
-whether the server refused for good (5xx: do not retry this address), only for now (4xx), or
-whether the connection was lost before we know (the message may or may not have arrived).
+whether the server refused this address for good (a 5xx to RCPT about the mailbox: do not
+retry it), refused this message only for now (4xx), refused the sender, the session or every
+message (MAIL FROM, a 5xx to DATA, 421, a relay denial: stop, retry everyone later), or whether
+the connection was lost before we know (the message may or may not have arrived).
 """
 
 from __future__ import annotations
@@ -38,8 +40,17 @@ _URI_SAFE = ":/?#[]@!$&'()*+,;=-._~%"
 _ADDR_SPEC = re.compile(r"[^@\s<>\"(),;:]+@[^@\s<>\"(),;:]+\.[^@\s<>\"(),;:.]+")
 
 
+# Replies to RCPT that are about the session, not the address (RFC 5321, RFC 4954).
+_SESSION_CODES = frozenset({421, 500, 502, 503, 504, 521, 530, 534, 535, 538})
+
+
 class SendFailed(DeliveryError):
-    """One message was not accepted. ``code`` is the SMTP reply code when there was one."""
+    """One message was not accepted. ``code`` is the SMTP reply code when there was one.
+
+    ``permanent``: refused for good for this recipient only. ``relay``: the refusal is about
+    the sender, the session or every message, so sending more now is pointless and nobody is
+    given up. ``connection_lost``: the connection is gone (the message may have arrived).
+    """
 
     def __init__(
         self,
@@ -48,11 +59,13 @@ class SendFailed(DeliveryError):
         permanent: bool = False,
         code: int | None = None,
         connection_lost: bool = False,
+        relay: bool = False,
         hint: str | None = None,
     ) -> None:
         super().__init__(message, permanent=permanent, hint=hint)
         self.code = code
         self.connection_lost = connection_lost
+        self.relay = relay
 
 
 # --- messages -------------------------------------------------------------------------
@@ -295,12 +308,11 @@ class SmtpSender:
             refused = self._smtp.sendmail(envelope_from, [recipient], raw)
         except smtplib.SMTPRecipientsRefused as exc:
             code, text = next(iter(exc.recipients.values()), (550, b""))
-            raise _failed(recipient, code, text) from exc
-        except (smtplib.SMTPDataError, smtplib.SMTPSenderRefused) as exc:
-            lost = exc.smtp_code == 421  # "service not available, closing channel"
-            if lost:
-                self._drop()
-            raise _failed(recipient, exc.smtp_code, exc.smtp_error, lost=lost) from exc
+            raise self._refused("rcpt", recipient, code, text) from exc
+        except smtplib.SMTPSenderRefused as exc:
+            raise self._refused("mail", envelope_from, exc.smtp_code, exc.smtp_error) from exc
+        except smtplib.SMTPDataError as exc:
+            raise self._refused("data", recipient, exc.smtp_code, exc.smtp_error) from exc
         except UnicodeEncodeError as exc:
             raise SendFailed(
                 f"{recipient!r} is not an ASCII address; this sender does not use SMTPUTF8",
@@ -308,7 +320,7 @@ class SmtpSender:
             ) from exc
         except smtplib.SMTPResponseException as exc:
             self._drop()
-            raise _failed(recipient, exc.smtp_code, exc.smtp_error, lost=True) from exc
+            raise refusal("session", recipient, exc.smtp_code, exc.smtp_error) from exc
         except (OSError, smtplib.SMTPException) as exc:
             self._drop()
             raise SendFailed(
@@ -317,8 +329,15 @@ class SmtpSender:
             ) from exc
         if refused:
             code, text = refused.get(recipient, (550, b""))
-            raise _failed(recipient, code, text)
+            raise self._refused("rcpt", recipient, code, text)
         self.sent += 1
+
+    def _refused(self, stage: str, who: str, code: int, text: bytes | str) -> SendFailed:
+        """Classify one refusal by the step it answered (``mail``, ``rcpt``, ``data``)."""
+        failed = refusal(stage, who, code, text)
+        if failed.connection_lost:  # 421: the server is closing the channel
+            self._drop()
+        return failed
 
     def _drop(self) -> None:
         if self._smtp is not None:
@@ -337,12 +356,33 @@ class SmtpSender:
                 self._drop()
 
 
-def _failed(recipient: str, code: int, text: bytes | str, *, lost: bool = False) -> SendFailed:
-    detail = text.decode("utf-8", "replace") if isinstance(text, bytes) else str(text)
+def refusal(stage: str, who: str, code: int, text: bytes | str) -> SendFailed:
+    """What one SMTP refusal means for the digest, from the step it answered and its code.
+
+    Only a 5xx to RCPT about the address (no such mailbox, mailbox disabled) is permanent, and
+    only for that recipient. A refusal of the sender (MAIL FROM), of every message (a 5xx to
+    DATA: a quota, a policy), of the session (421, authentication, protocol codes) or of
+    relaying is about the relay: the run stops and every recipient not yet served stays
+    pending. A 4xx to RCPT or DATA defers this one message.
+    """
+    detail = (text.decode("utf-8", "replace") if isinstance(text, bytes) else str(text)).strip()
+    lost = code == 421 or stage == "session"
+    about_relay = (
+        lost or stage == "mail" or code in _SESSION_CODES or "relay" in detail.lower()
+        or (stage == "data" and 500 <= code < 600)
+    )
+    step = {"mail": "the sender", "rcpt": "the recipient", "data": "the message to"}.get(stage)
+    what = f"{step} {who}" if step else f"the session while sending to {who}"
+    message = f"the SMTP server refused {what}: {code} {detail}".strip()
+    if about_relay:
+        return SendFailed(
+            message, code=code, connection_lost=lost, relay=True,
+            hint="this is about the relay, not one reader: sending stopped and everyone not yet"
+            " served stays pending; check the relay (sender address, quota, smtp.* settings)",
+        )
     permanent = 500 <= code < 600
     return SendFailed(
-        f"the SMTP server refused the message to {recipient}: {code} {detail}".strip(),
-        permanent=permanent, code=code, connection_lost=lost,
+        message, permanent=permanent, code=code,
         hint=None if permanent else "a temporary refusal: the next run retries this address",
     )
 

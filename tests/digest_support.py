@@ -2,7 +2,8 @@
 
 - :class:`Inbox`: an aiosmtpd handler that keeps every accepted message (parsed with
   ``email``), and can refuse addresses (550), start failing after N messages (451 or a
-  dropped connection) or hang on one message (to kill the sender mid-send).
+  dropped connection), refuse the sender (MAIL FROM) or every message (DATA) after N
+  messages, or hang on one message (to kill the sender mid-send).
 - :func:`smtp_server`: a real SMTP server on loopback, plain or STARTTLS + AUTH.
 - :func:`make_project`: a config.yaml, two missions, a digest lists file and posts in the DB.
 """
@@ -44,8 +45,21 @@ class Inbox:
     fail_after: int | None = None  # accept this many, then fail every later message
     fail_mode: str = "451"  # "451" or "drop" (421 and close)
     hang_after: int | None = None  # accept this many, then hang on the next DATA
+    refuse_sender_after: int | None = None  # accept this many, then refuse every MAIL FROM
+    sender_refusal: str = "550 5.7.1 sender rejected: sending limit reached"
+    refuse_data_after: int | None = None  # accept this many, then refuse every DATA
+    data_refusal: str = "554 5.7.0 message refused: daily quota exceeded"
     hanging: threading.Event = field(default_factory=threading.Event)
     release: threading.Event = field(default_factory=threading.Event)
+
+    async def handle_MAIL(
+        self, server: Any, session: Any, envelope: Any, address: str, options: Any
+    ) -> str:
+        if self.refuse_sender_after is not None and len(self.messages) >= self.refuse_sender_after:
+            return self.sender_refusal
+        envelope.mail_from = address
+        envelope.mail_options.extend(options)
+        return "250 OK"
 
     async def handle_RCPT(
         self, server: Any, session: Any, envelope: Any, address: str, options: Any
@@ -61,6 +75,8 @@ class Inbox:
             while not self.release.is_set():
                 await asyncio.sleep(0.05)
             return "451 4.3.0 released without accepting"
+        if self.refuse_data_after is not None and len(self.messages) >= self.refuse_data_after:
+            return self.data_refusal
         if self.fail_after is not None and len(self.messages) >= self.fail_after:
             if self.fail_mode == "drop":
                 return "421 4.3.2 service shutting down"

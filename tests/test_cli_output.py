@@ -9,12 +9,16 @@ import pty
 import select
 import subprocess
 import sys
+from datetime import UTC, datetime
 from pathlib import Path
 
 from click.testing import CliRunner
 
 from aggregator.cli import cli
-from tests.digest_support import SECRET, make_project
+from tests.conftest import ROOT
+from tests.digest_support import SECRET, Inbox, make_project, smtp_server
+from tests.feeds_server import FeedServer, write_config
+from tests.test_collect import UNMIK
 from tests.test_search_support import search_project
 
 __all__ = ["search_project"]
@@ -109,3 +113,61 @@ def test_long_commands_draw_a_bar_on_a_terminal_only(search_project: Path, tmp_p
     # Not on a terminal (CliRunner, cron, a pipe): no bar, the same output as ever.
     code, _, err = run(search_project, "retag", "--dry-run")
     assert code == 0 and "16/16" not in err
+
+
+def test_check_json_lists_every_problem_or_the_counts(tmp_path: Path) -> None:
+    code, out, _ = run(ROOT / "config.yaml", "check", "--json")
+    assert code == 0
+    verdict = json.loads(out)
+    assert verdict["ok"] is True and verdict["missions"] == 18 and verdict["problems"] == []
+    broken = tmp_path / "config.yaml"
+    broken.write_text("offline: maybe\nmissions_dir: nowhere\n", encoding="utf-8")
+    code, out, _ = run(broken, "check", "--json")
+    assert code == 3
+    verdict = json.loads(out)
+    assert verdict["ok"] is False and len(verdict["problems"]) >= 2
+    assert {"file", "key", "message", "hint"} <= set(verdict["problems"][0])
+
+
+def test_health_json_keeps_the_exit_code(tmp_path: Path) -> None:
+    config = tmp_path / "config.yaml"
+    config.write_text(f"missions_dir: {ROOT / 'feeds'}\n", encoding="utf-8")
+    code, out, _ = run(config, "health", "--json")
+    assert code == 4
+    verdict = json.loads(out)
+    assert verdict["healthy"] is False and verdict["reason"].startswith("no archive at")
+
+
+def test_collect_json_summary(tmp_path: Path) -> None:
+    with FeedServer() as server:
+        config = write_config(tmp_path, [
+            {"kind": "feed", "mission": "UNMIK", "url": server.add("/unmik.xml", body=UNMIK),
+             "name": "UNMIK news"},
+            {"kind": "feed", "url": server.add("/broken.xml", status=500), "name": "Broken"},
+        ])
+        code, out, err = run(config, "collect", "--no-render", "--json")
+    assert code == 0, err
+    summary = json.loads(out)
+    assert summary["sources"] == 2 and summary["failed"] == 1 and summary["posts_added"] >= 1
+    outcomes = {r["source_id"].split("/")[-1]: r for r in summary["reports"]}
+    assert outcomes["broken.xml"]["outcome"] == "error" and "HTTP 500" in outcomes["broken.xml"]["error"]
+    assert outcomes["unmik.xml"]["outcome"] == "ok"
+
+
+def test_editors_list_json(search_project: Path) -> None:
+    code, out, err = run(search_project, "editors", "list", "--json")
+    assert code == 0, err
+    names = {e["name"]: e for e in json.loads(out)}
+    assert all(e["state"] in ("active", "removed") for e in names.values())
+
+
+def test_digest_send_json_reports_the_outcome(tmp_path: Path) -> None:
+    inbox = Inbox()
+    with smtp_server(inbox) as port:
+        cfg = make_project(tmp_path, port=port, now=datetime.now(UTC).replace(microsecond=0))
+        run(cfg, "subscribers", "add", "--list", "kosovo", "ana@example.org", "bo@example.org")
+        code, out, err = run(cfg, "digest", "send", "--list", "kosovo", "--json")
+    assert code == 0, err
+    result = json.loads(out)
+    assert result["status"] == "complete" and result["sent"] == 2 and result["failed"] == []
+    assert len(inbox.messages) == 2 and result["posts"] == 6

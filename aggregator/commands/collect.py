@@ -7,6 +7,7 @@ import json
 import sys
 from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager, nullcontext
+from dataclasses import asdict
 from typing import Any
 
 import click
@@ -83,9 +84,11 @@ def _publish(app: Any, changed: set[str]) -> list[str]:
               help="Only this source: its feed URL, its id or an X @handle (repeatable).")
 @click.option("--due", is_flag=True, help="Only sources whose due time has come (for cron).")
 @click.option("--no-render", is_flag=True, help="Do not re-render changed missions afterwards.")
+@click.option("--json", "as_json", is_flag=True, help="Print the run's summary as JSON.")
 @pass_ctx
 def collect_command(
-    ctx: Context, missions: tuple[str, ...], sources: tuple[str, ...], due: bool, no_render: bool
+    ctx: Context, missions: tuple[str, ...], sources: tuple[str, ...], due: bool, no_render: bool,
+    as_json: bool,
 ) -> None:
     """Collect posts from the sources now; a failing source is recorded, not fatal."""
     from aggregator.app import make_app
@@ -94,7 +97,7 @@ def collect_command(
     config = ctx.config
     only = select_sources(config, missions, sources)
     total = len(only if only is not None else config.all_sources())
-    interactive = sys.stdout.isatty()
+    interactive = sys.stdout.isatty() and not as_json
     with make_app(config) as app:
         # What an earlier run stored but never published is published first, before any fetch.
         earlier = [] if no_render else _publish(app, set())
@@ -108,6 +111,9 @@ def collect_command(
             )
             result = collect(app, only=only, due_only=due, progress=step)
         notes = [] if no_render else _publish(app, result.missions_changed)
+    if as_json:
+        click.echo(json.dumps(_run_json(result, earlier + notes), indent=2, default=str))
+        return
     if earlier:
         click.echo(f"published what an earlier run stored: {'; '.join(earlier)}")
     click.echo(result.summary() + "".join(f"; {n}" for n in notes))
@@ -116,6 +122,20 @@ def collect_command(
     for report in result.reports:
         if report.error and report.outcome != "error":
             click.echo(f"  warning: {report.source_id}: {report.error}", err=True)
+
+
+def _run_json(result: Any, notes: list[str]) -> dict[str, Any]:
+    """The run's summary for scripts: totals, then every source's report."""
+    def report(r: SourceReport) -> dict[str, Any]:
+        data = asdict(r)
+        return {k: sorted(v) if isinstance(v, frozenset | set) else v for k, v in data.items()}
+
+    return {
+        "sources": len(result.reports), "posts_added": result.posts_added,
+        "posts_updated": result.posts_updated, "failed": len(result.failed),
+        "missions_changed": sorted(result.missions_changed), "published": notes,
+        "reports": [report(r) for r in result.reports],
+    }
 
 
 def _age(value: str | None) -> str:

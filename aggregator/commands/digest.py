@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import secrets
+from dataclasses import asdict
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -12,7 +13,14 @@ import click
 from aggregator.app import App, make_app, write_atomic
 from aggregator.cli import Context, cli, pass_ctx
 from aggregator.commands._output import echo_json
-from aggregator.digest import Composer, preview, render_posts, send_digest, window_post_ids
+from aggregator.digest import (
+    Composer,
+    DigestResult,
+    preview,
+    render_posts,
+    send_digest,
+    window_post_ids,
+)
 from aggregator.digest.lists import DigestList, get_list
 from aggregator.errors import DeliveryError, UsageError
 from aggregator.mailer import SmtpSender, valid_address
@@ -51,8 +59,11 @@ def _safe(name: str) -> str:
     "--out", type=click.Path(file_okay=False, path_type=Path), default=Path("outbox"),
     show_default=True, help="Folder for --dry-run files (git-ignored, never served).",
 )
+@click.option("--json", "as_json", is_flag=True, help="Print the outcome as JSON (exit codes unchanged).")
 @pass_ctx
-def send(ctx: Context, list_name: str, dry_run: bool, to: str | None, out: Path) -> None:
+def send(
+    ctx: Context, list_name: str, dry_run: bool, to: str | None, out: Path, as_json: bool
+) -> None:
     """Send the list's digest of everything new since its last one, once per recipient."""
     dl = get_list(ctx.config, list_name)
     with make_app(ctx.config) as app:
@@ -61,23 +72,34 @@ def send(ctx: Context, list_name: str, dry_run: bool, to: str | None, out: Path)
             _preview_send(app, dl, now, dry_run=dry_run, to=to, out=out)
             return
         result = send_digest(
-            app, dl, now, progress=lambda email, mid: click.echo(f"sent {mid} to {email}")
+            app, dl, now,
+            progress=None if as_json else lambda email, mid: click.echo(f"sent {mid} to {email}"),
         )
+    if as_json:
+        echo_json(asdict(result))
+    else:
+        _print_result(dl, result)
+    if result.status == "empty":
+        return
+    if result.error or result.status != "complete":
+        again = "run the same command again (or let the service tick): it resumes where it stopped"
+        raise DeliveryError(
+            f"the digest of {dl.name} is not complete: {result.reason or result.error or result.status}",
+            hint=f"{result.hint}; then {again}" if result.hint else again,
+        )
+
+
+def _print_result(dl: DigestList, result: DigestResult) -> None:
     if result.status == "empty":
         click.echo(f"{dl.name}: nothing new since the last digest; nothing sent")
         return
     click.echo(
         f"{dl.name}: {result.status}; {counted(result.posts, 'post')}; {result.sent} sent"
-        f" ({result.resent_in_flight} resent after an interruption), {len(result.failed)} failed,"
-        f" {len(result.deferred)} deferred, {result.pending} not yet served"
+        f" ({result.resent_in_flight} resent after an interruption), {len(result.failed)}"
+        f" failed, {len(result.deferred)} deferred, {result.pending} not yet served"
     )
     for email in result.failed:
         click.echo(f"failed permanently: {email}", err=True)
-    if result.error or result.status != "complete":
-        raise DeliveryError(
-            f"the digest of {dl.name} is not complete: {result.error or result.status}",
-            hint="run the same command again (or let the service tick): it resumes where it stopped",
-        )
 
 
 def _preview_send(

@@ -17,6 +17,7 @@ import click
 from aggregator import moderation
 from aggregator.app import make_app
 from aggregator.cli import Context, cli, pass_ctx
+from aggregator.commands._output import echo_json
 from aggregator.errors import UsageError
 
 _FLAGS = ("hide", "show", "pin", "unpin")
@@ -151,11 +152,17 @@ def editors_remove(ctx: Context, name: str) -> None:
 
 
 @editors.command("list")
+@click.option("--json", "as_json", is_flag=True, help="Print the accounts as a JSON list.")
 @pass_ctx
-def editors_list(ctx: Context) -> None:
+def editors_list(ctx: Context, as_json: bool) -> None:
     """List editor accounts (name, created, state)."""
     with make_app(ctx.config) as app:
         rows = app.store.editors()
+    if as_json:
+        echo_json([{"name": r["name"], "created_at": r["created_at"],
+                    "state": "removed" if r["disabled"] else "active",
+                    "removed_at": r["disabled_at"]} for r in rows])
+        return
     for row in rows:
         state = f"removed {row['disabled_at']}" if row["disabled"] else "active"
         click.echo(f"{row['name']}\t{row['created_at']}\t{state}")

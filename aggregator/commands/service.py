@@ -8,6 +8,7 @@ import click
 
 from aggregator.app import make_app
 from aggregator.cli import Context, cli, pass_ctx
+from aggregator.commands._output import echo_json
 from aggregator.errors import ExitStatus
 from aggregator.health import health
 from aggregator.logs import configure
@@ -56,19 +57,26 @@ def run_command(ctx: Context, tick_seconds: float | None, max_ticks: int | None)
     help="Unhealthy when the last heartbeat or tick is older "
     "(default: service.health_max_age_minutes).",
 )
+@click.option("--json", "as_json", is_flag=True, help="Print the verdict as JSON (exit codes unchanged).")
 @pass_ctx
-def health_command(ctx: Context, max_age_minutes: float | None) -> None:
+def health_command(ctx: Context, max_age_minutes: float | None, as_json: bool) -> None:
     """Exit 0 when the service is healthy, 4 otherwise; print a one-line reason."""
     config = ctx.config
     minutes = max_age_minutes or config.settings.service_health_max_age_minutes
+    states: dict[str, int] = {}
     if not config.database_path.exists():
-        click.echo(f"unhealthy: no archive at {config.database_path}: start `aggregator run`")
-        raise click.exceptions.Exit(int(ExitStatus.UNHEALTHY))
-    app = make_app(config, readonly=True)
-    try:
-        ok, reason = health(app, max_age=timedelta(minutes=minutes))
-    finally:
-        app.close()
-    click.echo(reason if ok else f"unhealthy: {reason}")
+        ok, reason = False, f"no archive at {config.database_path}: start `aggregator run`"
+    else:
+        app = make_app(config, readonly=True)
+        try:
+            ok, reason = health(app, max_age=timedelta(minutes=minutes))
+            states = app.store.source_state_counts()
+        finally:
+            app.close()
+    if as_json:
+        echo_json({"healthy": ok, "reason": reason, "max_age_minutes": minutes,
+                   "source_states": states, "database": str(config.database_path)})
+    else:
+        click.echo(reason if ok else f"unhealthy: {reason}")
     if not ok:
         raise click.exceptions.Exit(int(ExitStatus.UNHEALTHY))

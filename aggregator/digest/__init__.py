@@ -68,6 +68,8 @@ class DigestResult:
     deferred: list[str] = field(default_factory=list)
     pending: int = 0
     error: str | None = None
+    reason: str | None = None  # ``error`` without its hint
+    hint: str | None = None
 
 
 # --- when ------------------------------------------------------------------------------
@@ -321,14 +323,14 @@ def _deliver(
             try:
                 smtp.send(msg, dl.sender, email)
             except SendFailed as exc:
-                if exc.permanent and not exc.connection_lost:
+                if exc.permanent and not (exc.connection_lost or exc.relay):  # this reader only
                     store.mark_send(run_id, email, "failed", app.now(), error=exc.message, code=exc.code)
                     result.failed.append(email)
                     continue
-                if exc.connection_lost:
-                    if exc.code is not None:  # the server said no before closing
+                if exc.connection_lost or exc.relay:  # the relay, not this reader: stop here
+                    if exc.code is not None:  # the server said no: this message did not leave
                         store.mark_send(run_id, email, "deferred", app.now(), error=exc.message, code=exc.code)
-                    result.error = str(exc)
+                    result.error, result.reason, result.hint = str(exc), exc.message, exc.hint
                     break
                 store.mark_send(run_id, email, "deferred", app.now(), error=exc.message, code=exc.code)
                 result.deferred.append(email)
