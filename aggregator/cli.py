@@ -71,6 +71,7 @@ def check(ctx: Context, as_json: bool) -> None:
         return
     config = ctx.config
     sources = config.all_sources()
+    warnings = _check_sources(config)
     click.echo(
         f"ok: {len(config.missions)} missions "
         f"({sum(1 for m in config.missions.values() if m.status == 'active')} active), "
@@ -78,7 +79,23 @@ def check(ctx: Context, as_json: bool) -> None:
     )
     unverified = [s.id for s in sources if not s.verified]
     if unverified:
-        click.echo(f"note: {len(unverified)} sources are marked verified: false", err=True)
+        click.echo(f"note: {len(unverified)} sources have no page seen as evidence (evidence below page_seen)", err=True)
+    for line in warnings:
+        click.echo(f"warning: {line}", err=True)
+
+
+def _check_sources(config: Config) -> list[str]:
+    """Coverage and probing warnings (exit 0); a bridge source without a bridge fails."""
+    from aggregator.catalog.coverage import check_findings
+    from aggregator.errors import ConfigProblem
+
+    warnings, problems = check_findings(config.missions, config.general_sources,
+                                        config.settings.x_bridge_template)
+    if problems:
+        raise ConfigError([ConfigProblem(str(config.missions_path), "", p,
+                                         "set x.bridge_template in config.yaml, or remove via: bridge")
+                           for p in problems])
+    return warnings
 
 
 def _check_json(ctx: Context) -> None:
@@ -87,6 +104,7 @@ def _check_json(ctx: Context) -> None:
 
     try:
         config = ctx.config
+        warnings = _check_sources(config)
     except ConfigError as exc:
         problems = [{"file": p.file, "key": p.key, "message": p.message, "hint": p.hint}
                     for p in exc.problems]
@@ -99,6 +117,7 @@ def _check_json(ctx: Context) -> None:
         "active_missions": sum(1 for m in config.missions.values() if m.status == "active"),
         "sources": len(sources), "x_sources": sum(1 for s in sources if s.kind == "x"),
         "unverified_sources": sorted(s.id for s in sources if not s.verified),
+        "warnings": warnings,
     }, indent=2, ensure_ascii=False))
 
 

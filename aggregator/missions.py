@@ -13,7 +13,15 @@ from typing import Any
 import yaml
 
 from aggregator.errors import ConfigProblem
-from aggregator.models import Figure, Mission, Profile, SourceSpec, TagRules, split_credentials
+from aggregator.models import (
+    EVIDENCE_LEVELS,
+    Figure,
+    Mission,
+    Profile,
+    SourceSpec,
+    TagRules,
+    split_credentials,
+)
 
 _STATUSES = {"active", "closed"}
 _PROFILE_TEXT = ("summary", "mandate", "background", "why_it_matters", "headquarters")
@@ -88,6 +96,67 @@ def _load_yaml(path: Path, problems: list[ConfigProblem]) -> dict[str, Any] | No
     return data
 
 
+def _common(r: _Reader, item: dict[str, Any], prefix: str, general: bool) -> dict[str, Any]:
+    """The fields every kind of source has: schedule, language, evidence, coverage, state."""
+    interval = item.get("interval_minutes")
+    if interval is not None and (not isinstance(interval, int) or interval < 1):
+        r.problem(prefix + "interval_minutes", "must be a whole number of minutes, at least 1")
+        interval = None
+    verified = bool(item.get("verified", False))
+    evidence = item.get("evidence") or ("page_seen" if verified else "unverified")
+    if evidence not in EVIDENCE_LEVELS:
+        r.problem(prefix + "evidence", f"unknown evidence level {evidence!r}", f"use one of {', '.join(EVIDENCE_LEVELS)}")
+        evidence = "unverified"
+    if verified and evidence != "page_seen":
+        r.problem(prefix + "verified", f"verified: true but the evidence is {evidence}", "verified means evidence: page_seen; drop verified, the evidence level says it")
+    covers = tuple(c.upper() for c in r.list_(item, "covers", prefix))
+    if covers and not general:
+        r.problem(prefix + "covers", "only a general source (in _general.yaml) covers missions", "a mission's own source belongs to that mission alone")
+        covers = ()
+    probed = item.get("last_probed")
+    return {
+        "interval_minutes": interval, "language": item.get("language"), "evidence": evidence,
+        "evidence_note": r.str_(item, "evidence_note", prefix), "covers": covers,
+        "disabled": bool(item.get("disabled", False)),
+        "last_probed": str(probed) if probed else None,
+    }
+
+
+def _source(r: _Reader, item: dict[str, Any], prefix: str, mission: str | None) -> SourceSpec | None:
+    kind = item.get("kind", "feed")
+    common = _common(r, item, prefix, mission is None)
+    if kind == "feed":
+        url = r.str_(item, "url", prefix, required=True)
+        if url and not url.startswith(("http://", "https://")):
+            r.problem(prefix + "url", f"must be an http(s) URL, got {url!r}")
+            return None
+        if not url:
+            return None
+        url, credentials = split_credentials(url)
+        return SourceSpec(
+            id=f"feed:{url}", kind="feed", name=r.str_(item, "name", prefix) or url,
+            mission=mission, url=url, verified=common["evidence"] == "page_seen", **common,
+            credentials=credentials,
+        )
+    if kind == "x":
+        handle = r.str_(item, "handle", prefix, required=True).lstrip("@")
+        if not handle:
+            return None
+        if not handle.replace("_", "").isalnum() or len(handle) > 15:
+            r.problem(prefix + "handle", f"{handle!r} is not a valid X handle", "letters, digits and _ only, at most 15")
+            return None
+        via = item.get("via", "api")
+        if via not in ("api", "bridge"):
+            r.problem(prefix + "via", f"must be api or bridge, got {via!r}", "bridge reads the handle through x.bridge_template")
+        return SourceSpec(
+            id=f"x:{handle.lower()}", kind="x", name=r.str_(item, "name", prefix) or f"@{handle}",
+            mission=mission, handle=handle, verified=common["evidence"] == "page_seen",
+            via_bridge=via == "bridge", **common,
+        )
+    r.problem(prefix + "kind", f"unknown source kind {kind!r}", "use feed or x")
+    return None
+
+
 def _sources(
     r: _Reader, items: Any, mission: str | None, key: str = "sources"
 ) -> tuple[SourceSpec, ...]:
@@ -98,52 +167,24 @@ def _sources(
         return ()
     out: list[SourceSpec] = []
     for i, item in enumerate(items):
-        prefix = f"{key}[{i}]."
         if not isinstance(item, dict):
             r.problem(f"{key}[{i}]", "must be a mapping with kind and url or handle")
             continue
-        kind = item.get("kind", "feed")
-        verified = bool(item.get("verified", False))
-        interval = item.get("interval_minutes")
-        if interval is not None and (not isinstance(interval, int) or interval < 1):
-            r.problem(prefix + "interval_minutes", "must be a whole number of minutes, at least 1")
-            interval = None
-        language = item.get("language")
-        if kind == "feed":
-            url = r.str_(item, "url", prefix, required=True)
-            if url and not url.startswith(("http://", "https://")):
-                r.problem(prefix + "url", f"must be an http(s) URL, got {url!r}")
-                continue
-            if not url:
-                continue
-            url, credentials = split_credentials(url)
-            out.append(
-                SourceSpec(
-                    id=f"feed:{url}", kind="feed", name=r.str_(item, "name", prefix) or url,
-                    mission=mission, url=url, interval_minutes=interval, verified=verified,
-                    language=language, credentials=credentials,
-                )
-            )
-        elif kind == "x":
-            handle = r.str_(item, "handle", prefix, required=True).lstrip("@")
-            if not handle:
-                continue
-            if not handle.replace("_", "").isalnum() or len(handle) > 15:
-                r.problem(prefix + "handle", f"{handle!r} is not a valid X handle", "letters, digits and _ only, at most 15")
-                continue
-            via = item.get("via", "api")
-            if via not in ("api", "bridge"):
-                r.problem(prefix + "via", f"must be api or bridge, got {via!r}", "bridge reads the handle through x.bridge_template")
-            out.append(
-                SourceSpec(
-                    id=f"x:{handle.lower()}", kind="x", name=r.str_(item, "name", prefix) or f"@{handle}",
-                    mission=mission, handle=handle, interval_minutes=interval,
-                    verified=verified, language=language, via_bridge=via == "bridge",
-                )
-            )
-        else:
-            r.problem(prefix + "kind", f"unknown source kind {kind!r}", "use feed or x")
+        spec = _source(r, item, f"{key}[{i}].", mission)
+        if spec is not None:
+            out.append(spec)
     return tuple(out)
+
+
+def _check_covers(file: str, specs: tuple[SourceSpec, ...], missions: dict[str, Mission],
+                  problems: list[ConfigProblem]) -> None:
+    for spec in specs:
+        for acronym in spec.covers:
+            if acronym not in missions:
+                problems.append(ConfigProblem(
+                    file, f"{spec.id}.covers", f"unknown mission {acronym!r}",
+                    f"one of {', '.join(sorted(missions))}",
+                ))
 
 
 def _profile(r: _Reader, data: Any) -> Profile:
@@ -259,7 +300,24 @@ def load_mission(path: Path, problems: list[ConfigProblem]) -> Mission | None:
         sources=sources,
         predecessors=tuple(p.upper() for p in r.list_(data, "predecessors")),
         website=r.str_(data, "website") or None,
+        sources_reason=r.str_(data, "sources_reason"),
+        not_collected=_not_collected(r, data.get("not_collected")),
     )
+
+
+def _not_collected(r: _Reader, items: Any) -> tuple[dict[str, str], ...]:
+    if not isinstance(items, list):
+        if items is not None:
+            r.problem("not_collected", "must be a list of {what, url, evidence_note}")
+        return ()
+    out = []
+    for i, item in enumerate(items):
+        if not isinstance(item, dict):
+            r.problem(f"not_collected[{i}]", "must be a mapping with what (and url, evidence_note)")
+            continue
+        p = f"not_collected[{i}]."
+        out.append({k: r.str_(item, k, p, required=k == "what") for k in ("what", "url", "evidence_note")})
+    return tuple(out)
 
 
 def load_missions_dir(
@@ -284,6 +342,7 @@ def load_missions_dir(
         data = _load_yaml(gpath, problems)
         if data is not None:
             general = _sources(_Reader(str(gpath), problems), data.get("sources"), None)
+            _check_covers(str(gpath), general, missions, problems)
             _check_general_rules(_Reader(str(gpath), problems), data.get("rules"))
     seen: dict[str, str] = {}
     for spec in [s for m in missions.values() for s in m.sources] + list(general):
@@ -323,6 +382,7 @@ def load_sources_file(
             continue
         specs = _sources(r, [item], acronym, key=f"sources[{i}]")
         by_mission.setdefault(acronym, []).extend(specs)
+    _check_covers(str(path), tuple(by_mission.get(None, ())), missions, problems)
     replaced = {
         acronym: replace(m, sources=tuple(by_mission.get(acronym, ())))
         for acronym, m in missions.items()

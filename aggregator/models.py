@@ -18,6 +18,11 @@ from urllib.parse import unquote, urlsplit, urlunsplit
 
 SourceKind = Literal["feed", "x"]
 MissionStatus = Literal["active", "closed"]
+# How strongly the evidence ties a source to its mission (issue 13), strongest first: a public
+# page seen showing it, several independent feed lists naming it, one list, or nothing (a site
+# pattern or memory). ``verified`` means the strongest.
+EVIDENCE_LEVELS = ("page_seen", "several_lists", "one_list", "unverified")
+Evidence = Literal["page_seen", "several_lists", "one_list", "unverified"]
 
 
 def utc(dt: datetime) -> datetime:
@@ -162,6 +167,11 @@ class SourceSpec:
     verified: bool = False
     language: str | None = None
     via_bridge: bool = False  # an X handle read through an RSS bridge
+    evidence: Evidence = "unverified"  # why we believe it is this mission's (EVIDENCE_LEVELS)
+    evidence_note: str = ""  # where that evidence is (a page's URL, which lists)
+    covers: tuple[str, ...] = ()  # a general source: the missions whose news it can bring
+    disabled: bool = False  # kept in the file, never collected (``sources disable``)
+    last_probed: str | None = None  # ISO date of the last successful ``sources probe --write``
     # (user, password) taken out of a feed URL's ``user:pass@``; ``url`` and ``id`` never
     # carry them, so nothing published or stored shows them (#16 item 6).
     credentials: tuple[str, str] | None = field(default=None, repr=False, compare=False)
@@ -180,6 +190,10 @@ class Mission:
     sources: tuple[SourceSpec, ...] = ()
     predecessors: tuple[str, ...] = ()
     website: str | None = None
+    sources_reason: str = ""  # why it has few or no sources of its own (a closed mission)
+    # Channels that are known but not collected (a Telegram channel, a radio with no feed):
+    # each {"what", "url", "evidence_note"}.
+    not_collected: tuple[Mapping[str, str], ...] = ()
 
     @property
     def slug(self) -> str:
@@ -202,6 +216,21 @@ class RawItem:
     data: Mapping[str, Any]
     feed_title: str | None = None
     feed_link: str | None = None
+
+
+@dataclass(frozen=True)
+class Availability:
+    """What X said about a post, or about an account and so every post of it (#14).
+
+    ``target`` is a post id (``x:<status id>``) or, with ``account=True``, the X source's id.
+    ``state`` is ``available`` (X returned it: an earlier flag clears), ``withheld``,
+    ``protected``, ``suspended`` or ``deleted``.
+    """
+
+    target: str
+    state: str
+    note: str = ""
+    account: bool = False
 
 
 @dataclass(frozen=True)
@@ -228,6 +257,8 @@ class FetchResult:
     warnings: tuple[str, ...] = ()
     units_read: Mapping[str, int] = field(default_factory=dict)  # X billing: posts, users
     extra_state: Mapping[str, Any] = field(default_factory=dict)  # e.g. X user id, handle
+    # What X said about posts and the account (flags set or cleared with the posts, #14).
+    availability: tuple[Availability, ...] = ()
     # What the caller's ``after_parse`` made of the items in the parse worker (collect:
     # normalized, tagged posts). When set, ``items`` is empty: the posts carry each entry.
     prepared: Any = None
@@ -312,7 +343,7 @@ class SourceReport:
     """The outcome of one source in one run, for logs, `status` and the run log."""
 
     source_id: str
-    outcome: Literal["ok", "not_modified", "unchanged", "error", "skipped"]
+    outcome: Literal["ok", "not_modified", "unchanged", "error", "rate_limited", "skipped"]
     posts_added: int = 0
     posts_updated: int = 0
     duration_s: float = 0.0

@@ -262,7 +262,8 @@ def after_failure(
         return {**_stopped(row, "gone", reason, now), **common, "consecutive_failures": failures + 1}
     if isinstance(error, RateLimited):
         slack = RATE_LIMIT_SLACK_S * unit_jitter(source_id, now, "rate")
-        due = max(now, error.reset_at) + timedelta(seconds=slack)
+        reset = min(error.reset_at, now + timedelta(hours=settings.backoff_cap_hours))
+        due = max(now, reset) + timedelta(seconds=slack)
         return {
             **common,
             "state": "rate_limited",

@@ -58,7 +58,14 @@ def default_collect(
     kwargs: dict[str, Any] = {"due_only": True, "progress": progress}
     if "should_stop" in inspect.signature(collect).parameters:
         kwargs["should_stop"] = should_stop
-    return collect(app, **kwargs)
+    result = collect(app, **kwargs)
+    if not should_stop():  # stored X posts re-checked every x.recheck_hours (#14)
+        from aggregator.recheck import recheck_if_due
+
+        rechecked = recheck_if_due(app)
+        if rechecked is not None:
+            result.missions_changed |= rechecked.missions
+    return result
 
 
 def default_media(app: App) -> Any:

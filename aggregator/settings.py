@@ -91,6 +91,12 @@ class Settings:
         True, "count posts and users returned as expansions (includes) as billed reads"
     )
     x_max_retries: int = _s(2, "retries of an X call after a 5xx or connection error")
+    x_recheck_days: float = _s(
+        7.0, "stored X posts up to this many days old are re-checked through the tweets lookup"
+    )
+    x_recheck_hours: float = _s(
+        24.0, "hours between the service's re-checks of stored X posts (0: only `x recheck`)"
+    )
     x_bridge_template: str = _s(
         "", "RSS bridge URL for X handles without API access, e.g. http://rsshub.local/twitter/user/{handle}"
     )

@@ -1,7 +1,12 @@
 """A loopback fake of the X API v2, fed with real recorded bodies and headers.
 
 The fake serves, per path, a queue of replies (the last one repeats) and records every
-request it receives (path, query parameters, whether a bearer token was sent). Bodies and
+request it receives (path, query parameters, whether a bearer token was sent). Without a
+queued reply, ``GET /2/tweets?ids=`` (the tweets lookup) answers like X from ``posts`` and
+``gone``: at most 100 ids (more is a 400), each post returned in ``data`` or reported in
+``errors`` with X's own wording (not found, not authorized), ``edit_history_tweet_ids``
+as stored. A reply may also trickle its body (``trickle_s`` per byte) or not be JSON
+(``raw``). Bodies and
 rate-limit headers come from ``../shared/fixtures/x_api_v2/`` read in place; where no real
 recording of a call exists (a timeline with expansions, a second page, a 429), tests
 assemble one from the real pieces with the helpers below and say so.
@@ -18,6 +23,7 @@ import copy
 import http.server
 import json
 import threading
+import time
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -39,6 +45,9 @@ class Reply:
     status: int = 200
     headers: Mapping[str, str] = field(default_factory=dict)
     stall: threading.Event | None = None  # wait for this event before answering
+    raw: bytes | None = None  # a body sent as is (not JSON), with content_type
+    content_type: str = "application/json; charset=utf-8"
+    trickle_s: float = 0.0  # seconds between bytes of the body (a server that trickles)
 
 
 @dataclass
@@ -51,13 +60,43 @@ class Seen:
 class FakeXApi:
     def __init__(self) -> None:
         self.routes: dict[str, list[Reply]] = {}
+        self.posts: dict[str, dict[str, Any]] = {}  # status id -> post, for the tweets lookup
+        self.gone: dict[str, str] = {}  # status id -> "deleted" or "protected"
         self.requests: list[Seen] = []
         self._lock = threading.Lock()
         self._server: http.server.ThreadingHTTPServer | None = None
 
     def add(self, path: str, body: Any, status: int = 200, headers: Mapping[str, str] | None = None,
-            stall: threading.Event | None = None) -> None:
-        self.routes.setdefault(path, []).append(Reply(body, status, dict(headers or {}), stall))
+            stall: threading.Event | None = None, *, raw: bytes | None = None,
+            content_type: str = "application/json; charset=utf-8", trickle_s: float = 0.0) -> None:
+        self.routes.setdefault(path, []).append(
+            Reply(body, status, dict(headers or {}), stall, raw, content_type, trickle_s))
+
+    def lookup(self, params: Mapping[str, str]) -> Reply:
+        """GET /2/tweets?ids=: what X answers for these ids now (see the module)."""
+        ids = [i for i in params.get("ids", "").split(",") if i]
+        if not ids or len(ids) > 100:
+            return Reply({"errors": [{"parameters": {"ids": ids[:3]}, "message": "The number of values"
+                          " in the `ids` query parameter list [" + str(len(ids)) + "] is not between 1 and 100"}],
+                          "title": "Invalid Request", "detail": "One or more parameters to your request was invalid.",
+                          "type": "https://api.twitter.com/2/problems/invalid-request"}, 400)
+        data, errors = [], []
+        for i in ids:
+            state = self.gone.get(i)
+            if state == "protected":
+                errors.append({"value": i, "detail": f"Sorry, you are not authorized to see the Tweet with ids: [{i}].",
+                               "title": "Authorization Error", "resource_type": "tweet", "parameter": "ids",
+                               "resource_id": i, "type": "https://api.twitter.com/2/problems/not-authorized-for-resource"})
+            elif state is not None or i not in self.posts:
+                errors.append({"value": i, "detail": f"Could not find tweet with ids: [{i}].",
+                               "title": "Not Found Error", "resource_type": "tweet", "parameter": "ids",
+                               "resource_id": i, "type": "https://api.twitter.com/2/problems/resource-not-found"})
+            else:
+                data.append(self.posts[i])
+        body: dict[str, Any] = {"data": data} if data else {}
+        if errors:
+            body["errors"] = errors
+        return Reply(body)
 
     def reset(self, path: str) -> None:
         self.routes.pop(path, None)
@@ -91,19 +130,27 @@ class FakeXApi:
                 with fake._lock:
                     fake.requests.append(Seen(parts.path, params, auth.startswith("Bearer ") and len(auth) > 7))
                 reply = fake._reply(parts.path)
+                if reply is None and parts.path == "/2/tweets":
+                    reply = fake.lookup(params)
                 if reply is None:
                     reply = Reply({"title": "Not Found", "status": 404}, 404)
                 if reply.stall is not None:
                     reply.stall.wait(30)
-                data = json.dumps(reply.body).encode()
+                data = reply.raw if reply.raw is not None else json.dumps(reply.body).encode()
                 self.send_response(reply.status)
-                self.send_header("content-type", "application/json; charset=utf-8")
+                self.send_header("content-type", reply.content_type)
                 self.send_header("content-length", str(len(data)))
                 for k, v in reply.headers.items():
                     self.send_header(k, v)
                 self.end_headers()
                 with contextlib.suppress(OSError):  # the client may have been killed
-                    self.wfile.write(data)
+                    if reply.trickle_s:
+                        for i in range(len(data)):
+                            self.wfile.write(data[i : i + 1])
+                            self.wfile.flush()
+                            time.sleep(reply.trickle_s)
+                    else:
+                        self.wfile.write(data)
 
         self._server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self._server.daemon_threads = True

@@ -103,3 +103,23 @@ def test_collect_re_renders_the_missions_that_changed(config: Path, tmp_path: Pa
     assert code == 0 and "files rendered" in out
     page = tmp_path / "output" / "missions" / "unmik" / "index.html"
     assert "UNMIK meets community leaders in Pristina" in page.read_text(encoding="utf-8")
+
+
+def test_a_feed_answering_429_is_rate_limited_not_failed(tmp_path: Path) -> None:
+    """#14: the run says "1 rate limited", status shows no failure and the source waits."""
+    from datetime import UTC, datetime
+
+    with FeedServer() as server:
+        url = server.add("/busy.xml", status=429, headers={"Retry-After": "7200"})
+        config = write_config(tmp_path, [{"kind": "feed", "mission": "UNISFA", "url": url}])
+        runner = CliRunner()
+        result = runner.invoke(cli, ["--config", str(config), "collect", "--no-render"])
+        assert result.exit_code == 0, result.output
+        assert "1 rate limited" in result.output and "failed" not in result.output
+        again = runner.invoke(cli, ["--config", str(config), "collect", "--due", "--no-render"])
+        assert len(server.hits("/busy.xml")) == 1, again.output  # not asked again before Retry-After
+    status = json.loads(runner.invoke(cli, ["--config", str(config), "status", "--json"]).output)
+    row = next(r for r in status if r["url"] == url)
+    assert row["state"] == "rate_limited" and row["consecutive_failures"] == 0
+    due = datetime.fromisoformat(row["due_at"].replace("Z", "+00:00"))
+    assert (due - datetime.now(UTC)).total_seconds() > 7000

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from aggregator.errors import FetchError, GoneError, ParseError, SourceError
+from aggregator.errors import FetchError, GoneError, ParseError, RateLimited, SourceError
 from aggregator.models import FetchResult, SourceSpec
 from aggregator.settings import Settings
 from aggregator.sources.feeds import FeedFetcher
@@ -239,3 +239,15 @@ def test_connections_are_closed_whether_the_caller_reads_all_or_stops_early(
                 break  # stops early: the rest is cancelled
         gc.collect()
     assert not [r for r in caplog.records if "Unclosed" in r.getMessage()]
+
+
+def test_429_is_rate_limited_until_retry_after(server: FeedServer) -> None:
+    """A feed answering 429 asks us to wait: rate_limited until Retry-After, not a fetch error."""
+    from datetime import UTC, datetime
+
+    url = server.add("/slow-down.xml", status=429, headers={"Retry-After": "3600"})
+    error = fetch_all([url])[url]
+    assert isinstance(error, RateLimited) and error.kind == "rate_limited"
+    wait = (error.reset_at - datetime.now(UTC)).total_seconds()
+    assert 3500 <= wait <= 3700
+    assert "429" in str(error) and "Retry-After" in (error.hint or "")

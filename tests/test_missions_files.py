@@ -13,6 +13,7 @@ from click.testing import CliRunner
 from aggregator.cli import cli
 from aggregator.errors import ConfigProblem
 from aggregator.missions import load_missions_dir, read_yaml
+from aggregator.models import EVIDENCE_LEVELS
 
 ROOT = Path(__file__).resolve().parent.parent
 FEEDS = ROOT / "feeds"
@@ -40,12 +41,39 @@ def test_all_eighteen_missions_load_without_problems() -> None:
     assert all(s.mission is None for s in general)
 
 
-def test_unverified_sources_are_marked() -> None:
-    missions, _ = load_missions_dir(FEEDS, [])
-    handles = {s.handle: s.verified for m in missions.values() for s in m.sources if s.kind == "x"}
-    # Only @UNIFIL_ was seen as the mission's own account on a stored page.
-    assert handles.pop("UNIFIL_") is True
-    assert handles and not any(handles.values())
+def test_every_source_carries_its_evidence_and_verified_means_a_page_seen() -> None:
+    missions, general = load_missions_dir(FEEDS, [])
+    specs = [s for m in missions.values() for s in m.sources] + list(general)
+    assert all(s.evidence in EVIDENCE_LEVELS and s.evidence_note for s in specs)
+    assert all(s.verified == (s.evidence == "page_seen") for s in specs)
+    seen = {s.handle for m in missions.values() for s in m.sources if s.kind == "x" and s.verified}
+    # Accounts a stored page shows as the mission's (an embedded or quoted post naming them).
+    assert seen == {"UNIFIL_", "MONUSCO", "UN_Cyprus", "UN_MINUSMA"}
+    europe = next(s for s in general if s.url and "region/europe" in s.url)
+    assert europe.evidence == "page_seen" and set(europe.covers) == {"UNMIK", "UNFICYP"}
+    assert all(s.mission is None for s in general if s.covers)
+
+
+def test_evidence_and_coverage_are_validated(tmp_path: Path) -> None:
+    folder = tmp_path / "feeds"
+    shutil.copytree(FEEDS, folder, ignore=shutil.ignore_patterns("demo"))
+    data = yaml.safe_load((folder / "unmik.yaml").read_text(encoding="utf-8"))
+    data["sources"] = [
+        {"kind": "feed", "url": "https://a.example/rss", "verified": True, "evidence": "one_list"},
+        {"kind": "feed", "url": "https://b.example/rss", "evidence": "rumour"},
+        {"kind": "feed", "url": "https://c.example/rss", "covers": ["UNMIK"]},
+    ]
+    (folder / "unmik.yaml").write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+    general = yaml.safe_load((folder / "_general.yaml").read_text(encoding="utf-8"))
+    general["sources"][0]["covers"] = ["UNMIK", "UNOSOM"]
+    (folder / "_general.yaml").write_text(yaml.safe_dump(general, allow_unicode=True), encoding="utf-8")
+    problems: list[ConfigProblem] = []
+    load_missions_dir(folder, problems)
+    where = {(Path(p.file).name, p.key): p for p in problems}
+    assert ("unmik.yaml", "sources[0].verified") in where
+    assert ("unmik.yaml", "sources[1].evidence") in where
+    assert ("unmik.yaml", "sources[2].covers") in where
+    assert any(name == "_general.yaml" and "UNOSOM" in p.message for (name, _), p in where.items())
 
 
 def _broken_copy(tmp_path: Path) -> Path:

@@ -132,7 +132,7 @@ def test_identity_is_guid_then_link_then_content(feeds: Path) -> None:
 
 def test_an_x_status_seen_through_a_bridge_gets_the_api_id() -> None:
     item = RawItem(
-        source_id="feed:http://rsshub.local/twitter/user/UNMISSmedia", kind="feed",
+        source_id="x:unmissmedia", kind="feed",  # an X handle read through the bridge
         data={"id": "https://nitter.net/UNMISSmedia/status/1576994746135764992#m",
               "link": "https://nitter.net/UNMISSmedia/status/1576994746135764992#m",
               "title": "RT @UN: Peace", "summary": "RT @UN: Peace #SouthSudan"},
@@ -232,3 +232,16 @@ def test_an_entry_with_malformed_links_is_kept_without_them() -> None:
                      collected_at=NOW)
     assert post.title == "Patrol in Abyei" and post.url is None and post.media == ()
     assert post.links == ("https://example.org/ok",)
+
+
+def test_another_sites_status_links_are_not_x_posts() -> None:
+    """Two sites' /<name>/status/<digits> posts stay two posts; X's hosts are X posts (#14)."""
+    def entry(source: str, link: str) -> RawItem:
+        return RawItem(source, "feed", {"id": link, "link": link, "title": "Patrol", "summary": "Patrol"})
+
+    one = normalize(entry("feed:https://a.example/feed", "https://a.example/unmiss/status/42"), collected_at=NOW)
+    two = normalize(entry("feed:https://b.example/feed", "https://b.example/unmiss/status/42"), collected_at=NOW)
+    assert one.id != two.id and not one.id.startswith("x:") and not two.id.startswith("x:")
+    on_x = normalize(entry("feed:https://a.example/feed", "https://mobile.twitter.com/UNMISSmedia/status/42"),
+                     collected_at=NOW)
+    assert on_x.id == "x:42"

@@ -218,20 +218,26 @@ def test_posts_x_reports_unavailable_leave_public_outputs_but_stay_archived(
         "resource_type": "user", "resource_id": tweet["author_id"], "title": "Authorization Error",
         "detail": f"Sorry, you are not authorized to see the user with id: [{tweet['author_id']}].",
         "type": "https://api.twitter.com/2/problems/not-authorized-for-resource"}]})
-    config = x_config(tmp_path, fake)
+    config = write_config(tmp_path, [{"kind": "x", "mission": "UNISFA", "handle": "UNISFA_1", "name": "UNISFA on X"}],
+                          x={"api_base": fake.base_url})
     runner = CliRunner()
     env = {"X_BEARER_TOKEN": TOKEN}
-    assert runner.invoke(cli, ["--config", str(config), "collect", "--no-render"], env=env).exit_code == 0
-    from aggregator.store.posts import VISIBLE
+    out = tmp_path / "output"
 
-    def visible() -> int:
-        with sqlite3.connect(tmp_path / "archive.db") as db:
-            return int(db.execute(f"SELECT COUNT(*) FROM posts p LEFT JOIN moderation m ON m.post_id = p.id WHERE {VISIBLE}").fetchone()[0])
+    def public(status_id: str) -> list[str]:
+        """The rendered files (pages, widget, JSON API, feeds) that show this post."""
+        return sorted(p.relative_to(out).as_posix() for p in out.rglob("*")
+                      if p.is_file() and p.suffix in {".html", ".json", ".xml", ".js"}
+                      and status_id in p.read_text(encoding="utf-8"))
 
-    assert visible() == 1
-    result = runner.invoke(cli, ["--config", str(config), "collect", "--no-render"], env=env)
+    assert runner.invoke(cli, ["--config", str(config), "collect"], env=env).exit_code == 0
+    shown = public(tweet["id"])
+    assert {"api/unisfa.json", "missions/unisfa/index.html"} <= set(shown), shown
+    assert any("widget" in p for p in shown) and any("feed" in p for p in shown), shown
+    result = runner.invoke(cli, ["--config", str(config), "collect"], env=env)  # no `render` after it
     assert result.exit_code == 0, result.output
-    assert visible() == 0
+    assert "1 mission changed" in result.output
+    assert public(tweet["id"]) == []
     with sqlite3.connect(tmp_path / "archive.db") as db:
         row = db.execute("SELECT availability, availability_note FROM posts WHERE id = ?", [f"x:{tweet['id']}"]).fetchone()
         warning = db.execute("SELECT warnings FROM sources WHERE id = 'x:unisfa_1'").fetchone()[0]

@@ -15,8 +15,9 @@ from typing import Any
 
 import pytest
 
+from aggregator.compliance import apply_flags
 from aggregator.errors import AuthError, BudgetExceeded, FetchError, RateLimited
-from aggregator.models import FetchResult, SourceSpec
+from aggregator.models import Availability, FetchResult, SourceSpec
 from aggregator.settings import Settings
 from aggregator.sources.x import XFetcher
 from aggregator.store import Store
@@ -307,6 +308,8 @@ def test_suspended_account_is_a_warning_and_its_posts_are_flagged(shared: Path, 
     result = fetch(store, Settings(x_api_base=fake.base_url), x_spec("UNISFA_1"))["x:unisfa_1"]
     assert isinstance(result, FetchResult) and result.items == ()
     assert "suspended" in result.warnings[0] and "@UNISFA_1" in result.warnings[0]
+    assert store.post(earlier.id)["availability"] == "available"  # type: ignore[index]  # nothing written yet
+    apply_flags(store, result.availability, RECORDED)  # what the collector does with the result
     row = store.post(earlier.id)
     assert row is not None and row["availability"] == "suspended"  # archived, flagged
 
@@ -379,7 +382,8 @@ def test_withheld_and_deleted_posts_are_flagged_and_leave_public_outputs(shared:
     result = fetch(store, Settings(x_api_base=fake.base_url), x_spec("UNISFA_1"))["x:unisfa_1"]
     assert isinstance(result, FetchResult)
     posts = [normalize(i, collected_at=RECORDED) for i in result.items]
-    store.save_posts([(p, []) for p in posts])  # the mark came first; the post takes it on insert
+    store.save_posts([(p, []) for p in posts])
+    apply_flags(store, result.availability, RECORDED, stored=[p.id for p in posts])  # as the collector does
     row = store.post(f"x:{tweet['id']}")
     assert row is not None and row["availability"] == "withheld" and "DE,FR" in row["availability_note"]
     public = store.db.execute(
@@ -387,8 +391,9 @@ def test_withheld_and_deleted_posts_are_flagged_and_leave_public_outputs(shared:
     assert public == 0 and store.count_posts() == 1  # archived, not shown
     store.db.execute("INSERT INTO posts_fts(posts_fts) VALUES('integrity-check')")  # search intact
     # A later 200 whose errors say a stored post is gone flags it deleted.
-    marks = store.mark_availability({f"x:{tweet['id']}": ("deleted", "Could not find tweet")}, RECORDED)
-    assert marks == 1 and store.post(f"x:{tweet['id']}")["availability"] == "deleted"  # type: ignore[index]
+    marks = apply_flags(store, [Availability(f"x:{tweet['id']}", "deleted", "Could not find tweet")], RECORDED)
+    assert list(marks.posts) == [f"x:{tweet['id']}"]
+    assert store.post(f"x:{tweet['id']}")["availability"] == "deleted"  # type: ignore[index]
 
 
 def test_429_after_a_page_keeps_that_page_but_not_the_cursor(shared: Path, store: Store, fake: FakeXApi) -> None:

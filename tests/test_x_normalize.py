@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 
 from aggregator.models import RawItem, SourceSpec
 from aggregator.normalize import normalize
-from aggregator.normalize.x import render_text, x_status_id
+from aggregator.normalize.x import X_HOSTS, render_text, x_status_id
 from tests.conftest import ROOT, need
 from tests.fake_x_api import item_from_page, twarc_page
 
@@ -101,7 +101,10 @@ def test_hashtags_and_mentions_become_links() -> None:
 @pytest.mark.parametrize(("url", "expected"), [
     ("https://x.com/UNMISSmedia/status/1576994746135764992", "1576994746135764992"),
     ("https://twitter.com/UNISFA_1/status/123/photo/1", "123"),
-    ("https://nitter.net/MONUSCO/status/456#m", "456"),
+    ("https://nitter.net/MONUSCO/status/456#m", None),  # a bridge's host: only for X sources
+    ("https://mobile.twitter.com/MONUSCO/status/456", "456"),
+    ("https://WWW.X.COM/MONUSCO/status/456", "456"),
+    ("https://x.com.evil.example/MONUSCO/status/456", None),
     ("https://example.org/a/b/status/789", None),
     ("https://x.com/i/web/status/42", "42"),
     ("https://example.org/news/status/x", None),
@@ -109,6 +112,20 @@ def test_hashtags_and_mentions_become_links() -> None:
 ])
 def test_status_id_from_bridge_links(url: str, expected: str | None) -> None:
     assert x_status_id(url) == expected
+
+
+def test_a_bridge_link_is_an_x_status_for_an_x_source() -> None:
+    assert x_status_id("https://nitter.net/MONUSCO/status/456#m", any_host=True) == "456"
+
+
+@settings(max_examples=200, deadline=None)
+@given(host=st.from_regex(r"[a-z0-9]{1,12}(\.[a-z0-9]{1,8}){1,3}", fullmatch=True),
+       name=st.from_regex(r"[A-Za-z0-9_]{1,15}", fullmatch=True), digits=st.integers(1, 10**19))
+def test_no_other_host_is_taken_for_x(host: str, name: str, digits: int) -> None:
+    url = f"https://{host}/{name}/status/{digits}"
+    expected = str(digits) if host in X_HOSTS else None
+    assert x_status_id(url) == expected
+    assert x_status_id(url, any_host=True) == str(digits)
 
 
 _ALLOWED = re.compile(r"</?(a|p|br|blockquote)\b")
@@ -192,7 +209,10 @@ def test_the_three_posts_of_the_original_page_are_tagged_unisfa_unamid_and_none(
     tail=st.sampled_from(["", "#m", "?s=20", "/photo/1", "/"]),
 )
 def test_status_id_is_found_in_any_bridge_link(host: str, handle: str, status: int, tail: str) -> None:
-    assert x_status_id(f"https://{host}/{handle}/status/{status}{tail}") == str(status)
+    """For an X source read through a bridge; elsewhere only X's own hosts count (#14)."""
+    url = f"https://{host}/{handle}/status/{status}{tail}"
+    assert x_status_id(url, any_host=True) == str(status)
+    assert x_status_id(url) == (str(status) if host in X_HOSTS else None)
 
 
 @given(st.text(max_size=200))

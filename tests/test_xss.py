@@ -105,7 +105,9 @@ def _feed(base: str) -> str:
 
 
 def _x_item(i: int, body: str, link: str | None) -> RawItem:
-    created = (NOW - timedelta(minutes=100 + i)).strftime("%Y-%m-%dT%H:%M:%S.000Z")
+    # A week before the feed's items: each X post is its own card, not "also from" under the
+    # feed item that carries the same payload (one story across sources, #19).
+    created = (NOW - timedelta(days=7, minutes=100 + i)).strftime("%Y-%m-%dT%H:%M:%S.000Z")
     text = html.escape(body, quote=False) + " #UNMIK https://t.co/abc"
     tweet = {
         "id": str(1000 + i), "text": text, "author_id": "42", "created_at": created,

@@ -15,10 +15,10 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import Executor, Future, wait
 from dataclasses import dataclass, field, replace
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from aggregator import schedule
-from aggregator.errors import SourceError, StoreError
+from aggregator.errors import RateLimited, SourceError, StoreError
 from aggregator.models import FetchResult, SourceReport, SourceSpec, counted, parse_iso
 from aggregator.prepare import Prepared, limits_of, prepare_posts
 from aggregator.sources import Outcome
@@ -229,6 +229,13 @@ class RunSteps:
             ), started)
 
         app.store.commit_source(spec.id, self.owner, list(tagged), state, event)
+        x_posts = [p.id for p, _ in tagged if p.id.startswith("x:")]
+        if result.availability or x_posts:  # what X said, and retweets of posts already gone
+            from aggregator.compliance import apply_flags
+
+            flags = apply_flags(app.store, result.availability, now, stored=x_posts)
+            if flags.missions:
+                self.last = replace(self.last, missions_changed=self.last.missions_changed | flags.missions)
         return self.last
 
     def _failure(self, spec: SourceSpec, error: SourceError, started: float) -> SourceReport:
@@ -237,7 +244,10 @@ class RunSteps:
         values = schedule.after_failure(
             row, error, now=app.now(), settings=app.config.settings, spec=spec
         )
-        report = SourceReport(spec.id, "error", error=str(error), error_kind=error.kind,
+        # A source asked to wait (429, X's rate limit) has not failed: it is not in `failed`.
+        outcome: Literal["error", "rate_limited"] = (
+            "rate_limited" if isinstance(error, RateLimited) else "error")
+        report = SourceReport(spec.id, outcome, error=str(error), error_kind=error.kind,
                               next_due=_parse(values.get("due_at")))
         app.store.commit_source(spec.id, self.owner, [], lambda _a, _u: values,
                                 lambda _a, _u, _c: self._event(report, started))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
@@ -10,7 +11,7 @@ import click
 
 from aggregator.cli import Context, cli, pass_ctx
 from aggregator.commands._output import echo_json
-from aggregator.models import SourceSpec, iso, parse_iso
+from aggregator.models import SourceSpec, counted, iso, parse_iso
 from aggregator.settings import Settings
 from aggregator.sources.x_budget import spend
 from aggregator.store import Store
@@ -64,6 +65,25 @@ def x_spend_summary(store: Store, settings: Settings, now: datetime) -> dict[str
         "spend_usd": round(spend(month, settings), 3),
         "budget_usd": settings.x_monthly_budget,
         "paused_until": {scope: iso(t) for scope, t in store.x_pauses(now).items()},
+        "recheck": _recheck_summary(store, settings, now),
+    }
+
+
+def _recheck_summary(store: Store, settings: Settings, now: datetime) -> dict[str, Any]:
+    """This month's re-checks of stored posts (#14): lookups, posts, their cost, the last run."""
+    done = store.x_rechecks_summary(now)
+    last = done["last"] or {}
+    return {
+        "lookups_month": done["lookups"],
+        "posts_checked_month": done["posts_checked"],
+        "posts_charged_month": done["posts_charged"],
+        "spend_month_usd": round(done["posts_charged"] * settings.x_price_per_post, 3),
+        "last_at": last.get("at"),
+        "last_posts_checked": last.get("posts_checked"),
+        "last_changed": last.get("changed"),
+        "last_stopped": last.get("note"),
+        "days": settings.x_recheck_days,
+        "every_hours": settings.x_recheck_hours,
     }
 
 
@@ -81,6 +101,17 @@ def x_status_lines(store: Store, settings: Settings, now: datetime, specs: Itera
     ]
     for scope, until in total["paused_until"].items():
         lines.append(f"  rate limited: {scope} paused until {until}")
+    check = total["recheck"]
+    lines.append(
+        f"  recheck (posts up to {check['days']:g} days old, "
+        + (f"every {check['every_hours']:g} h" if check["every_hours"] > 0 else "by `x recheck` only")
+        + f"): this month {counted(check['lookups_month'], 'lookup')}, "
+        f"{counted(check['posts_checked_month'], 'post')} checked, "
+        f"{counted(check['posts_charged_month'], 'post')} billed, ${check['spend_month_usd']:.2f}; "
+        + (f"last {_age(check['last_at'])}, {counted(check['last_changed'] or 0, 'post')} changed"
+           if check["last_at"] else "never run")
+        + (f" (stopped: {check['last_stopped']})" if check["last_stopped"] else "")
+    )
     header = ("X source", "user id", "last success", "newest post", "next call", "posts/month", "spend")
     table = [header] + [
         (
@@ -94,6 +125,14 @@ def x_status_lines(store: Store, settings: Settings, now: datetime, specs: Itera
     widths = [max(len(row[i]) for row in table) for i in range(len(header))]
     lines += ["  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip() for row in table]
     return lines
+
+
+def render_changed(app: Any, missions: set[str]) -> int:
+    """Render the missions whose public files showed posts whose flags changed."""
+    from aggregator.render import render_site
+
+    known = [m for m in missions if app.config.mission(m) is not None]
+    return len(render_site(app, missions=known)) if known else 0
 
 
 def _age(value: str | None) -> str:
@@ -134,6 +173,7 @@ def x_status_command(ctx: Context, as_json: bool) -> None:
 def x_resolve_command(ctx: Context, handles: tuple[str, ...]) -> None:
     """Look up X handles' user ids now (all configured X handles by default) and keep them."""
     from aggregator.app import make_app
+    from aggregator.compliance import apply_flags
     from aggregator.errors import UsageError
     from aggregator.sources.x import XFetcher
 
@@ -147,13 +187,48 @@ def x_resolve_command(ctx: Context, handles: tuple[str, ...]) -> None:
         specs = [s for s in specs if (s.handle or "").lower() in wanted]
     with make_app(ctx.config) as app:
         fetcher = XFetcher(ctx.config.settings, app.env, app.store)
+        changed: set[str] = set()
         for spec in specs:
-            user_id, warnings = fetcher.resolve(spec)
+            user_id, warnings, flags = fetcher.resolve(spec)
             if user_id:
                 app.store.update_source(spec.id, {"x_user_id": user_id})
+            if flags:
+                changed |= apply_flags(app.store, flags, app.now()).missions
             click.echo(f"@{spec.handle}: {user_id or 'not resolved'}")
             for w in warnings:
                 click.echo(f"  warning: {w}", err=True)
+        if changed:
+            rendered = render_changed(app, changed)
+            click.echo(f"{counted(len(changed), 'mission')} changed; {rendered} files rendered")
+
+
+@x_group.command("recheck")
+@click.option("--days", type=click.FloatRange(min=0), default=None, metavar="N",
+              help="Re-check posts up to N days old (default: x.recheck_days).")
+@click.option("--dry-run", is_flag=True, help="Say what would be checked and its cost; call nothing.")
+@click.option("--no-render", is_flag=True, help="Do not re-render the missions whose posts changed.")
+@pass_ctx
+def x_recheck_command(ctx: Context, days: float | None, dry_run: bool, no_render: bool) -> None:
+    """Ask X now whether stored posts still exist (100 per lookup, newest first, budgeted)."""
+    from aggregator.app import make_app
+    from aggregator.errors import AuthError, ExitStatus
+    from aggregator.recheck import recheck
+
+    settings = ctx.config.settings
+    if not dry_run and not (os.environ.get(settings.x_token_env) or "").strip():
+        raise AuthError(f"x recheck: no X token in ${settings.x_token_env}",
+                        hint=f"put a bearer token with read access in {settings.x_token_env}")
+    with make_app(ctx.config) as app:
+        report = recheck(app, days=days, dry_run=dry_run, render=not no_render)
+        click.echo(report.summary())
+        for post_id, state in sorted(report.changed.items()):
+            click.echo(f"  {post_id}: {state}")
+        if report.rendered:
+            click.echo(f"  {counted(report.rendered, 'file')} rendered")
+        for warning in report.warnings:
+            click.echo(f"  warning: {warning}", err=True)
+    if report.stopped:
+        raise SystemExit(ExitStatus.ERROR)
 
 
 @x_group.command("estimate")

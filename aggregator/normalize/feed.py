@@ -46,9 +46,13 @@ def post_id(source_id: str, external_id: str, *, link: str | None = None) -> str
 
     An X status (recognised in ``external_id`` or ``link`` by ``normalize.x.x_status_id``) gets
     ``normalize.x.x_post_id``, the id the X API path gives it, so one post read through the API and through a bridge is stored once.
+    A link counts as an X status on X's own hosts, or on any host for an X handle's source
+    (``x:<handle>``, read through the configured bridge): another site's
+    ``/<name>/status/<digits>`` is that site's post (#14).
     Any other entry: ``f:`` + a hash of the source id and the entry's identity.
     """
-    status = x_status_id(external_id) or x_status_id(link)
+    bridged = source_id.startswith("x:")
+    status = x_status_id(external_id, any_host=bridged) or x_status_id(link, any_host=bridged)
     if status:
         return x_post_id(status)
     digest = hashlib.sha256(f"{source_id}\n{external_id}".encode()).hexdigest()[:24]

@@ -31,24 +31,34 @@ from aggregator.normalize.html import LINK_REL, sanitize_html
 X_WEB = "https://x.com"
 _NO_LANGUAGE = {"und", "qst", "qme", "qam", "qht", "qct", "zxx", "art"}
 _MEDIA_KINDS = {"photo": "image", "video": "video", "animated_gif": "animated_gif"}
-_WEB_PATH = re.compile(r"^https?://[^/\s]+(/[^\s]*)$")
+_WEB_PATH = re.compile(r"^https?://([^/\s?#]+)(/[^\s]*)$")
+X_HOSTS = frozenset({"x.com", "www.x.com", "mobile.x.com", "twitter.com", "www.twitter.com",
+                     "mobile.twitter.com"})
 _STATUS_PATH = re.compile(
     r"^/(?:[A-Za-z0-9_]{1,15}|i/web|i)/status(?:es)?/(\d{1,20})(?:[/?#]|$)"
 )
 
 
-def x_status_id(url: str | None) -> str | None:
-    """The X status id in a post's link (x.com, twitter.com, Nitter, RSSHub...), else None.
+def x_status_id(url: str | None, *, any_host: bool = False) -> str | None:
+    """The X status id in a link to an X post, else None.
 
-    >>> x_status_id("https://nitter.net/UNMISSmedia/status/1576994746135764992#m")
+    Only X's own hosts (``X_HOSTS``) count, unless ``any_host``: an entry of an X handle read
+    through an RSS bridge (Nitter, RSSHub...) links to the bridge's host. Another site's
+    ``/<name>/status/<digits>`` is not an X post (#14).
+
+    >>> x_status_id("https://twitter.com/UNMISSmedia/status/1576994746135764992")
     '1576994746135764992'
+    >>> x_status_id("https://nitter.net/UNMISSmedia/status/1576994746135764992#m") is None
+    True
     """
     if not url:
         return None
     match = _WEB_PATH.match(url.strip())
     if not match:
         return None
-    found = _STATUS_PATH.match(match.group(1))
+    if not any_host and (match.group(1).lower().split("@")[-1].split(":")[0] not in X_HOSTS):
+        return None
+    found = _STATUS_PATH.match(match.group(2))
     return found.group(1) if found else None
 
 

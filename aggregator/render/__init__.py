@@ -24,6 +24,7 @@ from jinja2 import (
     select_autoescape,
 )
 
+from aggregator import stories
 from aggregator.app import write_atomic
 from aggregator.errors import AggregatorError, UsageError
 from aggregator.models import XML_FORBIDDEN, Mission, counted, parse_iso
@@ -104,6 +105,7 @@ class Site:
     counts: dict[str, tuple[int, str | None]]
     written: list[Path] = field(default_factory=list)
     skipped: list[Skipped] = field(default_factory=list)
+    story_prints: stories.Prints = field(default_factory=dict)
 
     @property
     def settings(self) -> Any:
@@ -126,6 +128,10 @@ class Site:
     def source_names(self) -> dict[str, str]:
         """Source id -> its configured name, for the sources listed on a story's card."""
         return {s.id: s.name for s in self.app.config.all_sources()}
+
+    def one_per_story(self, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """One row per story (#8, #19), each post's text read once per render."""
+        return stories.collapse(rows, source_names=self.source_names, prints=self.story_prints)
 
     def write(self, relative: str, data: str | bytes) -> None:
         path = self.out / relative

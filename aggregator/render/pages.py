@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 from importlib import resources
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from aggregator import stories
 from aggregator.models import Mission, parse_iso
 from aggregator.render import cards
 
@@ -46,8 +45,41 @@ def page_cards(site: Site, mission: Mission, lang: str) -> list[cards.Card]:
     rows = site.app.store.visible_posts(
         mission.acronym, limit=s.page_posts * 2, retweets=s.show_retweets, replies=s.show_replies
     )
-    rows = stories.collapse(rows, source_names=site.source_names)[: s.page_posts]  # one card per story
+    rows = site.one_per_story(rows)[: s.page_posts]  # one card per story
     return site.cards(rows, f"{_prefix(lang)}missions/{mission.slug}", mission=mission.acronym, lang=lang)
+
+
+def page_sources(site: Site, mission: Mission, shown: list[cards.Card]) -> list[dict[str, Any]]:
+    """"Where these posts come from": the mission's own sources, then every other source
+    (general ones, another mission's) that contributed a post shown, in the order shown."""
+    specs = {s.id: s for s in site.app.config.all_sources()}
+    names = site.source_names
+    out: list[dict[str, Any]] = []
+    seen: set[str] = set()
+
+    def add(source_id: str) -> None:
+        if not source_id or source_id in seen:
+            return
+        seen.add(source_id)
+        spec = specs.get(source_id)
+        kind, _, address = source_id.partition(":")
+        out.append({
+            "kind": spec.kind if spec else kind,
+            "handle": spec.handle if spec else (address if kind == "x" else None),
+            "url": spec.url if spec else (address if kind == "feed" else None),
+            "name": spec.name if spec else names.get(source_id, address),
+            # its evidence is weaker than a page seen: said of the mission's own sources only
+            "unverified": spec is not None and spec.mission == mission.acronym and not spec.verified,
+        })
+
+    for spec in mission.sources:
+        if not spec.disabled:  # a disabled one appears only if a post shown came from it
+            add(spec.id)
+    for c in shown:
+        add(str(c.row.get("source_id") or ""))
+        for story_source in c.row.get("story_sources") or ():
+            add(story_source.source_id)
+    return out
 
 
 def render_mission(site: Site, mission: Mission) -> None:
@@ -55,12 +87,14 @@ def render_mission(site: Site, mission: Mission) -> None:
     count, newest = site.counts.get(mission.acronym, (0, None))
     for lang in ("en", "fr"):
         root = "../../" if lang == "en" else "../../../"
+        shown = page_cards(site, mission, lang)
         html = site.render(
             "mission.html",
             lang=lang,
             root=root,
             mission=mission,
-            cards=page_cards(site, mission, lang),
+            cards=shown,
+            page_sources=page_sources(site, mission, shown),
             count=count,
             newest=parse_iso(newest),
             feeds_base=f"{root}feeds/{slug}",

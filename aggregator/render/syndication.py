@@ -1,7 +1,8 @@
 """Atom and RSS 2.0 (feedgen) and JSON Feed 1.1 (written here) per mission and for all.
 
 Entry ids are ``urn:aggregator:post:<post id>`` in every format; links go to the original
-post; dates are the store's ``published_at`` (else ``sort_at``) and ``updated_at``.
+post; dates are the store's ``published_at`` (else ``sort_at``) and ``updated_at``. One entry
+per story, as on the pages (#19): the story's other sources are named under its content.
 """
 
 from __future__ import annotations
@@ -29,12 +30,13 @@ def entry_id(post_id: str) -> str:
 
 def _rows(site: Site, mission: Mission | None) -> list[dict[str, Any]]:
     s = site.settings
-    return site.app.store.visible_posts(
+    rows = site.app.store.visible_posts(
         mission.acronym if mission else None,
-        limit=s.feed_posts,
+        limit=s.feed_posts * 2,
         retweets=s.show_retweets,
         replies=s.show_replies,
     )
+    return site.one_per_story(rows)[: s.feed_posts]  # one per story
 
 
 def _meta(site: Site, mission: Mission | None) -> dict[str, str]:
@@ -114,7 +116,19 @@ def _content_html(site: Site, c: cards.Card) -> str:
             parts.append(f'<p><img src="{site.base_url}{m.src}" alt="{escape(m.alt)}"></p>')
         elif m.href:
             parts.append(f'<p><a href="{escape(m.href)}">{escape(m.alt or m.href)}</a></p>')
-    return "".join(parts)
+    return "".join(parts) + _also_html(c)
+
+
+def _also_html(c: cards.Card) -> str:
+    """The story's other sources, linked where they have a web address."""
+    others = list(c.row.get("story_sources") or ())[1:]
+    if not others:
+        return ""
+    names = []
+    for o in others:
+        href = cards.safe_url(o.url)
+        names.append(f'<a href="{escape(href)}">{escape(o.name)}</a>' if href else str(escape(o.name)))
+    return f"<p>Also from {', '.join(names)}.</p>"
 
 
 def json_feed(site: Site, mission: Mission | None, items: list[cards.Card]) -> dict[str, Any]:

@@ -16,7 +16,6 @@ from typing import TYPE_CHECKING, Any
 
 from markupsafe import Markup
 
-from aggregator import stories
 from aggregator.models import Mission
 from aggregator.render import cards
 from aggregator.render.i18n import RULES, STRINGS, mission_name, t
@@ -64,7 +63,7 @@ def _french(mission: Mission) -> dict[str, str]:
 
 def widget_cards(site: Site, mission: Mission) -> list[cards.Card]:
     rows = site.app.store.visible_posts(mission.acronym, limit=MAX_POSTS * 2)
-    rows = stories.collapse(rows, source_names=site.source_names)[:MAX_POSTS]  # one card per story
+    rows = site.one_per_story(rows)[:MAX_POSTS]  # one card per story
     return site.cards(rows, f"widget/{mission.slug}", mission=mission.acronym,
                       text_limit=cards.WIDGET_TEXT_LIMIT, title_limit=cards.WIDGET_TITLE_LIMIT,
                       widget=True)

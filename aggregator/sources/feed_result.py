@@ -11,12 +11,12 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from http import HTTPStatus
 from typing import Any
 
-from aggregator.errors import GoneError, ParseError
-from aggregator.models import FetchResult, RawItem, SourceSpec
+from aggregator.errors import GoneError, ParseError, RateLimited
+from aggregator.models import FetchResult, RawItem, SourceSpec, iso
 from aggregator.sources.http import max_age_seconds, retry_after, status_error
 
 
@@ -65,6 +65,14 @@ def before_parsing(
             f"{spec.id}: HTTP 410 Gone from {resp.url}", source=spec.id, http_status=410,
             hint="the publisher removed this feed; it is no longer polled. Remove it from"
             " feeds/ or replace the URL",
+        )
+    if resp.status == 429:  # the server asks us to wait: not a failure (#14)
+        wait = common["retry_after"] or now + timedelta(minutes=spec.interval_minutes or 30)
+        raise RateLimited(
+            f"{spec.id}: HTTP 429 Too Many Requests from {resp.url}; asked again after {iso(wait)}",
+            reset_at=wait, source=spec.id,
+            hint="nothing to do: the server asks us to slow down and we wait as it says"
+            " (Retry-After); raise the source's interval_minutes if it keeps asking",
         )
     if resp.status >= 400 or resp.status < 200:
         raise status_error(spec.id, resp.url, resp.status, _reason(resp.status),

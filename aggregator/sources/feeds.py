@@ -112,11 +112,23 @@ class FeedFetcher:
         """Like ``fetch_many``, but yield every result that is ready at once (at least one),
         so the caller can store several sources in one transaction; with ``idle``, an empty
         list when nothing arrived for that many seconds (the caller may store what it holds)."""
+        yield from self._batches(jobs, idle, raw=False)
+
+    def get_many(self, jobs: Sequence[Job]) -> Iterator[tuple[SourceSpec, Response | SourceError]]:
+        """Fetch each job's address with the same limits as ``fetch_many`` (timeouts, deadline,
+        per-host limit, redirects, ``offline``), but hand back the response unparsed, whatever
+        its status: for operator tools that look at what an address serves (``sources probe``)."""
+        for batch in self._batches(jobs, None, raw=True):
+            yield from batch
+
+    def _batches(
+        self, jobs: Sequence[Job], idle: float | None, *, raw: bool
+    ) -> Iterator[list[Any]]:
         jobs = list(jobs)
         if not jobs:
             return
-        results: queue.Queue[Outcome | BaseException] = queue.Queue()
-        run = _Run(self, jobs, results, self._executor(len(jobs)))
+        results: queue.Queue[Any] = queue.Queue()
+        run = _Run(self, jobs, results, self._executor(len(jobs)), raw=raw)
         thread = threading.Thread(target=run.run, name="feed-fetch", daemon=True)
         thread.start()
         left = len(jobs)
@@ -132,7 +144,7 @@ class FeedFetcher:
                         ready.append(results.get_nowait())
                     except queue.Empty:
                         break
-                batch: list[Outcome] = []
+                batch: list[Any] = []
                 for item in ready:
                     if isinstance(item, BaseException):
                         raise item
@@ -180,8 +192,9 @@ class _Run:
 
     def __init__(
         self, fetcher: FeedFetcher, jobs: list[Job], results: queue.Queue[Any],
-        executor: Executor | None,
+        executor: Executor | None, *, raw: bool = False,
     ) -> None:
+        self.raw = raw  # hand back the Response itself, unparsed
         self.f = fetcher
         self.s = fetcher.settings
         self.jobs = jobs
@@ -248,7 +261,9 @@ class _Run:
                 response = await self._fetch(spec, state, url)
             await self.backlog.acquire()  # parse only what the caller is ready to take
             slot = True
-            outcome: FetchResult | SourceError = await self._result(spec, state, response)
+            outcome: FetchResult | Response | SourceError = (
+                response if self.raw else await self._result(spec, state, response)
+            )
         except SourceError as exc:
             outcome = exc
         except Exception as exc:  # anything unforeseen still stays with this source

@@ -5,9 +5,11 @@ One ``XFetcher`` per run. For each X source it resolves the handle to its user i
 (``since_id``), page by page up to ``x.max_pages``. The new cursor travels back in the
 ``FetchResult`` and is committed by the collector with the posts it covers.
 
-Three things are written here at once, because they are facts the moment X answers and
+Two things are written here at once, because they are facts the moment X answers and
 must survive a crash before the posts are committed: billed reads (``x_reads``, the cost
-governor), rate-limit pauses (``x_pauses``) and what X said about a post's availability.
+governor) and rate-limit pauses (``x_pauses``). What X said about posts' and the account's
+availability travels back in ``FetchResult.availability`` and is written by the collector
+with the posts (``aggregator.compliance``).
 
 Handles marked ``via: bridge``, or every handle when no token is set but
 ``x.bridge_template`` is, are read as feeds through the bridge (the feed fetcher).
@@ -28,10 +30,10 @@ import requests
 import tweepy
 
 from aggregator.errors import AuthError, FetchError, GoneError, ParseError, RateLimited, SourceError
-from aggregator.models import FetchResult, RawItem, SourceSpec, iso
+from aggregator.models import Availability, FetchResult, RawItem, SourceSpec, iso
 from aggregator.settings import Settings
 from aggregator.sources.x_budget import budget_error, page_size, spend, within_budget
-from aggregator.sources.x_payload import availability_of, pick_includes, post_id_of, reset_at
+from aggregator.sources.x_payload import availability_of, flag_of, pick_includes, reset_at
 from aggregator.store import Store
 
 log = logging.getLogger(__name__)
@@ -89,6 +91,20 @@ class _Transport(requests.adapters.HTTPAdapter):
         return super().send(request, **kwargs)
 
 
+LOOKUP_MAX = 100  # ids per GET /2/tweets
+LOOKUP_FIELDS = ["edit_history_tweet_ids", "withheld", "author_id", "created_at"]
+RECHECK = SourceSpec(id="recheck", kind="x", name="X recheck", mission=None)  # whose reads the lookups are
+
+
+@dataclass
+class Lookup:
+    """What one tweets lookup said: flags per post, warnings, posts newly charged."""
+
+    flags: list[Availability] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    charged: int = 0
+
+
 @dataclass
 class _Page:
     body: dict[str, Any]
@@ -102,7 +118,7 @@ class _Run:
     tweets: list[dict[str, Any]] = field(default_factory=list)
     includes: dict[str, dict[str, dict[str, Any]]] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
-    marks: dict[str, tuple[str, str]] = field(default_factory=dict)
+    flags: list[Availability] = field(default_factory=list)
     charged: dict[str, int] = field(default_factory=lambda: {"post": 0, "user": 0})
 
 
@@ -176,15 +192,48 @@ class XFetcher:
             if close is not None:
                 close()
 
-    def resolve(self, spec: SourceSpec) -> tuple[str | None, list[str]]:
-        """Look the handle up now: (user id or None, warnings). For ``aggregator x resolve``."""
+    def resolve(self, spec: SourceSpec) -> tuple[str | None, list[str], list[Availability]]:
+        """Look the handle up now: (user id or None, warnings, what X said about the account).
+        For ``aggregator x resolve``, which writes them."""
         if not self.token:
             raise self._no_token(spec)
         run = _Run()
         user_id = self._resolve(spec, run)
-        if run.marks:
-            self.store.mark_availability(run.marks, self.store.clock())
-        return user_id or None, run.warnings
+        return user_id or None, run.warnings, run.flags
+
+    # --- re-checking stored posts (tweets lookup) ---------------------------------------
+
+    def lookup(self, status_ids: Sequence[str], post_ids: Mapping[str, str]) -> Lookup:
+        """Ask X about up to 100 stored posts at once (``GET /2/tweets?ids=``).
+
+        ``post_ids`` maps each status id asked to its archive id. Each post X returns is a
+        billed read (recorded now, as ``recheck``) and is available (or withheld); each one it
+        reports in ``errors`` gets that flag. Raises the ``SourceError``s of any call.
+        """
+        if not self.token:
+            raise self._no_token(RECHECK)
+        if not 0 < len(status_ids) <= LOOKUP_MAX:
+            raise ValueError(f"between 1 and {LOOKUP_MAX} ids per lookup, not {len(status_ids)}")
+        page = self._call("tweets_lookup", RECHECK, lambda: self.client.get_tweets(
+            list(status_ids), tweet_fields=LOOKUP_FIELDS,
+        ))
+        data = page.body.get("data") or []
+        out = Lookup()
+        for tweet in data:
+            flag = flag_of(tweet)
+            asked = post_ids.get(str(tweet.get("id")))
+            out.flags.append(replace(flag, target=asked) if asked and asked != flag.target else flag)
+        for err in page.body.get("errors") or []:
+            asked = str(err.get("resource_id") or err.get("value") or "")
+            detail = str(err.get("detail") or err.get("title") or "")
+            state = availability_of(str(err.get("title") or ""), detail)
+            if str(err.get("resource_type")) == "tweet" and asked in post_ids and state:
+                out.flags.append(Availability(post_ids[asked], state, detail))
+            else:
+                out.warnings.append(f"X reported: {detail}")
+        out.charged = self.store.record_x_reads(
+            RECHECK.id, self.store.clock(), posts=[str(t["id"]) for t in data])["post"]
+        return out
 
     # --- one source ---------------------------------------------------------------------
 
@@ -261,6 +310,9 @@ class XFetcher:
         run.charged["user"] += self.store.record_x_reads(spec.id, self.store.clock(), users=[user_id])["user"]
         if user.get("protected"):
             run.warnings.append(f"@{handle} is a protected account: its posts cannot be read")
+            self._mark_source(spec, "protected", f"@{handle} is a protected account on X", run)
+        else:
+            self._mark_source(spec, "available", "", run)
         return user_id
 
     def _take(self, spec: SourceSpec, page: _Page, run: _Run, user_id: str) -> None:
@@ -273,10 +325,10 @@ class XFetcher:
                 run.includes.setdefault(key, {})[str(obj.get(ident))] = obj
         run.tweets.extend(data)
         self._errors(spec, body.get("errors") or [], bool(data), run)
+        if data or not any(str(e.get("resource_type")) == "user" for e in body.get("errors") or []):
+            self._mark_source(spec, "available", "", run)  # X answered for the account: it is readable
         for tweet in data:
-            if tweet.get("withheld"):
-                codes = ",".join((tweet["withheld"] or {}).get("country_codes") or [])
-                run.marks[post_id_of(tweet)] = ("withheld", f"withheld by X in {codes or 'some countries'}")
+            run.flags.append(flag_of(tweet))
         counted = self.settings.x_count_expansions
         posts = [str(t["id"]) for t in data]
         posts += [str(t["id"]) for t in includes.get("tweets") or []] if counted else []
@@ -300,21 +352,18 @@ class XFetcher:
             resource = str(err.get("resource_id") or err.get("value") or "")
             state = availability_of(title, detail)
             if kind == "tweet" and resource and state:
-                run.marks[f"x:{resource}"] = (state, detail)
+                run.flags.append(Availability(f"x:{resource}", state, detail))
             elif kind == "user" and not has_data and state:
                 self._mark_source(spec, state, detail, run)
             run.warnings.append(f"X reported: {detail}")
 
     def _mark_source(self, spec: SourceSpec, state: str, detail: str, run: _Run) -> None:
-        for post_id in self.store.x_post_ids_of_source(spec.id):
-            run.marks[post_id] = (state, detail)
+        run.flags.append(Availability(spec.id, state, detail, account=True))
 
     def _result(
         self, spec: SourceSpec, row: Mapping[str, Any], run: _Run, *, user_id: str | None,
         advance: bool = True,
     ) -> FetchResult:
-        if run.marks:
-            self.store.mark_availability(run.marks, self.store.clock())
         tweets = sorted({str(t["id"]): t for t in run.tweets}.values(), key=lambda t: int(t["id"]))
         items = tuple(
             RawItem(source_id=spec.id, kind="x", data={"tweet": t, "includes": pick_includes(t, run.includes)})
@@ -330,7 +379,7 @@ class XFetcher:
         return FetchResult(
             source_id=spec.id, status="ok", items=items, http_status=200, cursor=cursor,
             warnings=tuple(run.warnings), units_read={"posts": run.charged["post"], "users": run.charged["user"]},
-            extra_state=extra,
+            extra_state=extra, availability=tuple(run.flags),
         )
 
     # --- HTTP -----------------------------------------------------------------------------

@@ -6,6 +6,8 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
+from aggregator.models import Availability
+
 
 def pick_includes(tweet: Mapping[str, Any], includes: Mapping[str, Mapping[str, Any]]) -> dict[str, list[Any]]:
     """The included objects one post refers to: its author, referenced posts and their authors, media."""
@@ -26,6 +28,15 @@ def pick_includes(tweet: Mapping[str, Any], includes: Mapping[str, Mapping[str, 
 def post_id_of(tweet: Mapping[str, Any]) -> str:
     history = tweet.get("edit_history_tweet_ids") or [tweet["id"]]
     return f"x:{history[0]}"
+
+
+def flag_of(tweet: Mapping[str, Any]) -> Availability:
+    """What a returned post says of itself: withheld (with the countries), else available."""
+    withheld = tweet.get("withheld") or {}
+    if withheld:
+        codes = ",".join(withheld.get("country_codes") or [])
+        return Availability(post_id_of(tweet), "withheld", f"withheld by X in {codes or 'some countries'}")
+    return Availability(post_id_of(tweet), "available")
 
 
 def availability_of(title: str, detail: str) -> str | None:

@@ -17,6 +17,7 @@ from sqlite_utils import Database
 
 from aggregator.errors import StoreError
 from aggregator.store.archive import ArchiveMixin
+from aggregator.store.availability import AvailabilityMixin
 from aggregator.store.digest import DigestMixin
 from aggregator.store.editors import EditorsMixin
 from aggregator.store.immediate import ImmediateDatabase
@@ -28,6 +29,7 @@ from aggregator.store.search import SearchMixin
 from aggregator.store.service import ServiceMixin
 from aggregator.store.sources import SourcesMixin
 from aggregator.store.tags import TagsMixin
+from aggregator.store.trends import TrendsMixin
 from aggregator.store.xusage import XUsageMixin
 
 Clock = Callable[[], datetime]
@@ -39,7 +41,7 @@ def system_clock() -> datetime:
     return datetime.now(UTC)
 
 
-class Store(PostsMixin, SourcesMixin, RenderMixin, ModerationMixin, EditorsMixin, ServiceMixin, SearchMixin, ArchiveMixin, XUsageMixin, TagsMixin, DigestMixin):
+class Store(PostsMixin, SourcesMixin, RenderMixin, ModerationMixin, EditorsMixin, ServiceMixin, SearchMixin, ArchiveMixin, XUsageMixin, AvailabilityMixin, TagsMixin, DigestMixin, TrendsMixin):
     def __init__(
         self, path: str | Path, *, clock: Clock = system_clock, readonly: bool = False
     ) -> None:

@@ -585,6 +585,97 @@ DESCRIPTIONS["post_history"] = (
 )
 
 
+# --- 0090: X compliance (issue 14) ----------------------------------------------------------
+
+
+@MIGRATIONS(name="0090_x_compliance")
+def _x_compliance(db: Database) -> None:
+    # Where the current mark came from: the post itself ('post'), its account ('account'),
+    # or the post it retweets or quotes ('retweet:x:<id>'); an account that comes back
+    # clears only account-level marks, a post that comes back clears its retweets' marks.
+    db.execute("ALTER TABLE x_availability ADD COLUMN via TEXT NOT NULL DEFAULT 'post'")
+    # Every mark X reported, applied or not (a weaker one never silently replaces a
+    # stronger one), with its time.
+    db.execute(
+        """
+        CREATE TABLE x_availability_history (
+            id INTEGER PRIMARY KEY,
+            post_id TEXT NOT NULL,
+            availability TEXT NOT NULL,
+            note TEXT NOT NULL DEFAULT '',
+            via TEXT NOT NULL DEFAULT 'post',
+            at TEXT NOT NULL,
+            applied INTEGER NOT NULL DEFAULT 1
+        )"""
+    )
+    db.execute("CREATE INDEX x_availability_history_post ON x_availability_history(post_id, id)")
+    db.execute(
+        "INSERT INTO x_availability_history (post_id, availability, note, via, at)"
+        " SELECT post_id, availability, note, 'post', at FROM x_availability ORDER BY at"
+    )
+    # Which stored X post retweets, quotes or replies to which post (from its raw entry),
+    # so that a retweet or quote follows its original when that goes.
+    db.execute(
+        """
+        CREATE TABLE x_refs (
+            post_id TEXT NOT NULL,
+            ref_id TEXT NOT NULL,
+            kind TEXT NOT NULL,
+            PRIMARY KEY (post_id, ref_id, kind)
+        )"""
+    )
+    db.execute("CREATE INDEX x_refs_ref ON x_refs(ref_id)")
+    db.execute(X_REFS_ON_INSERT)
+    db.execute(
+        "INSERT OR IGNORE INTO x_refs (post_id, ref_id, kind)"
+        " SELECT p.id, 'x:' || json_extract(r.value, '$.id'), json_extract(r.value, '$.type')"
+        " FROM posts p, json_each(p.raw, '$.tweet.referenced_tweets') r"
+        " WHERE p.kind = 'x' AND json_valid(p.raw) AND json_extract(r.value, '$.id') IS NOT NULL"
+    )
+    # Each run of `aggregator x recheck` (or of the service's recheck): what it cost.
+    db.execute(
+        """
+        CREATE TABLE x_rechecks (
+            id INTEGER PRIMARY KEY,
+            at TEXT NOT NULL,
+            trigger TEXT NOT NULL,
+            posts_checked INTEGER NOT NULL,
+            lookups INTEGER NOT NULL,
+            posts_charged INTEGER NOT NULL,
+            changed INTEGER NOT NULL,
+            note TEXT
+        )"""
+    )
+
+
+X_REFS_ON_INSERT = """
+        CREATE TRIGGER x_refs_on_insert AFTER INSERT ON posts WHEN NEW.kind = 'x'
+        BEGIN
+            INSERT OR IGNORE INTO x_refs (post_id, ref_id, kind)
+            SELECT NEW.id, 'x:' || json_extract(r.value, '$.id'), json_extract(r.value, '$.type')
+            FROM json_each(CASE WHEN json_valid(NEW.raw) THEN NEW.raw ELSE '{}' END,
+                           '$.tweet.referenced_tweets') r
+            WHERE json_extract(r.value, '$.id') IS NOT NULL;
+        END"""
+
+
+DESCRIPTIONS.update({
+    "x_availability_history": (
+        "Every availability mark X reported for a post, with its time; applied = 0 when a "
+        "stronger mark stayed (a deleted post reported protected stays deleted)",
+        {"via": "post, account, or retweet:/quoted:<post id> for a mark that follows the original"},
+    ),
+    "x_refs": (
+        "Which X post retweets (retweeted), quotes (quoted) or replies to (replied_to) which",
+        {"ref_id": "x:<status id> of the referenced post"},
+    ),
+    "x_rechecks": (
+        "Each re-check of stored X posts through the tweets lookup, and what it cost",
+        {"posts_charged": "posts X billed (not already read the same UTC day)"},
+    ),
+})
+
+
 @MIGRATIONS(name="0100_pending_renders_and_run_owners")
 def _pending_renders_and_run_owners(db: Database) -> None:
     """Missions to re-render, written with the posts that change them (issue 15), and who

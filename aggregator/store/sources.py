@@ -44,6 +44,7 @@ class SourcesMixin:
                     "mission": spec.mission,
                     "url": spec.url,
                     "handle": spec.handle,
+                    "disabled": int(spec.disabled),  # `sources disable` writes it in feeds/
                 }
                 if self.db.execute("SELECT 1 FROM sources WHERE id = ?", [spec.id]).fetchone():
                     self.db.table("sources").update(spec.id, desc)

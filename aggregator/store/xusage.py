@@ -1,4 +1,4 @@
-"""X collection state: billed reads (the cost governor), rate-limit pauses, availability marks.
+"""X collection state: billed reads (the cost governor), rate-limit pauses, rechecks.
 
 X bills reads per resource returned, once per resource per UTC day (see docs/x.md). Every
 resource an X response returns is recorded here right after the response arrives, whether or
@@ -7,7 +7,7 @@ not its posts are committed later: the money is spent when X answers.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -110,36 +110,49 @@ class XUsageMixin:
                 out[scope] = when
         return out
 
-    # --- availability -------------------------------------------------------------------
-
-    def mark_availability(self, marks: Mapping[str, tuple[str, str]], at: datetime) -> int:
-        """Record what X said about posts (post id -> (availability, note)).
-
-        Posts already stored change now; posts stored later take the mark on insert (a
-        trigger). Returns the number of stored posts whose availability changed.
-        """
-        changed = 0
-        with self.db.atomic():
-            for post_id, (availability, note) in marks.items():
-                self.db.execute(
-                    "INSERT OR REPLACE INTO x_availability (post_id, availability, note, at)"
-                    " VALUES (?, ?, ?, ?)",
-                    [post_id, availability, note, iso(at)],
-                )
-                cur = self.db.execute(
-                    "UPDATE posts SET availability = ?, availability_note = ?,"
-                    " availability_at = ? WHERE id = ? AND availability != ?",
-                    [availability, note, iso(at), post_id, availability],
-                )
-                changed += cur.rowcount
-        return changed
-
-    def x_post_ids_of_source(self, source_id: str) -> list[str]:
-        return [
-            r[0] for r in self.db.execute(
-                "SELECT id FROM posts WHERE source_id = ? AND kind = 'x'", [source_id]
-            ).fetchall()
-        ]
-
     def x_source_rows(self) -> list[dict[str, Any]]:
         return list(self.db.query("SELECT * FROM sources WHERE kind = 'x' ORDER BY id"))
+
+    # --- re-checks of stored posts (#14) --------------------------------------------------
+
+    def x_recheck_candidates(self, since: datetime) -> list[str]:
+        """Stored X posts (ids ``x:<status id>``) published since ``since``, newest first,
+        each followed by the posts it retweets or quotes (their text is shown with it)."""
+        out: dict[str, None] = {}
+        for post_id, ref_id in self.db.execute(
+            "SELECT p.id, r.ref_id FROM posts p LEFT JOIN x_refs r ON r.post_id = p.id"
+            " AND r.kind IN ('retweeted', 'quoted')"
+            " WHERE p.id LIKE 'x:%' AND p.sort_at >= ? ORDER BY p.sort_at DESC, p.id DESC",
+            [iso(since)],
+        ).fetchall():
+            for item in (post_id, ref_id):
+                if item and str(item)[2:].isdigit():
+                    out[str(item)] = None
+        return list(out)
+
+    def record_x_recheck(
+        self, at: datetime, trigger: str, *, checked: int, lookups: int, charged: int,
+        changed: int, note: str | None,
+    ) -> None:
+        with self.db.atomic():
+            self.db.execute(
+                "INSERT INTO x_rechecks (at, trigger, posts_checked, lookups, posts_charged,"
+                " changed, note) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                [iso(at), trigger, checked, lookups, charged, changed, note],
+            )
+
+    def x_rechecks_summary(self, at: datetime) -> dict[str, Any]:
+        """This month's re-checks (lookups, posts checked and charged) and the last one."""
+        if not self.db.execute(
+            "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'x_rechecks'"
+        ).fetchone():
+            return {"lookups": 0, "posts_checked": 0, "posts_charged": 0, "last": None}
+        first, last = _days(at, "month")
+        row = self.db.execute(
+            "SELECT COALESCE(SUM(lookups), 0), COALESCE(SUM(posts_checked), 0),"
+            " COALESCE(SUM(posts_charged), 0) FROM x_rechecks WHERE substr(at, 1, 10) BETWEEN ? AND ?",
+            [first, last],
+        ).fetchone()
+        latest = list(self.db.query("SELECT * FROM x_rechecks ORDER BY id DESC LIMIT 1"))
+        return {"lookups": int(row[0]), "posts_checked": int(row[1]), "posts_charged": int(row[2]),
+                "last": latest[0] if latest else None}

@@ -14,6 +14,7 @@ import threading
 import time
 from collections import OrderedDict
 from collections.abc import Iterator
+from datetime import date
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, urlencode
 
@@ -22,7 +23,9 @@ from aggregator.errors import QuerySyntaxError, UsageError
 from aggregator.render.i18n import reason, site_title, t
 from aggregator.store import Store
 from aggregator.store.search import MARK_CLOSE, MARK_OPEN, Facets, Sort
+from aggregator.trends.chart import Slot, bar_chart
 from aggregator.web import Request, Response, Route
+from aggregator.web import trends as mission_trends
 
 if TYPE_CHECKING:
     from jinja2 import Environment
@@ -54,28 +57,25 @@ def segments(text: str) -> list[tuple[str, bool]]:
     return [(p, i % 2 == 1) for i, p in enumerate(parts) if p]
 
 
-def histogram(months: list[tuple[str, int]], width: int = 600, height: int = 80) -> dict[str, Any]:
-    """Bars for the month facet, as plain numbers for an inline SVG (no inline styles).
+def histogram(months: list[tuple[str, int]]) -> dict[str, Any]:
+    """Bars for the month facet, with axes (``trends.chart``), for an inline SVG.
 
     The axis is time: months without a match between the first and the last are empty bars,
     and a bar is never wider than a twelfth of the chart (one month is not a banner)."""
     counts = {m: n for m, n in months if _MONTH.fullmatch(m or "")}
     if not counts:
-        return {"bars": [], "width": width, "height": height}
+        return bar_chart([])
     series = _every_month(min(counts), max(counts))
-    if len(series) > width:  # a stray date decades off: keep the months that have posts
+    if len(series) > MAX_MONTHS:  # a stray date decades off: keep the months that have posts
         series = sorted(counts)
-    top = max(counts.values())
-    step = width / max(len(series), 12)
-    bars: list[dict[str, Any]] = []
-    for i, month in enumerate(series):
-        n = counts.get(month, 0)
-        h = max(round(n / top * (height - 2), 2), 1) if n else 0
-        bars.append({"x": round(i * step, 2), "w": max(round(step - 1, 2), 1), "h": h,
-                     "y": round(height - h, 2), "month": month, "n": n})
-    return {"bars": bars, "width": width, "height": height}
+    chart = bar_chart([Slot(date(int(m[:4]), int(m[5:]), 1), counts.get(m, 0), f"{m}: {counts.get(m, 0)}")
+                       for m in series])
+    for bar, month in zip(chart["bars"], series, strict=True):
+        bar["month"] = month
+    return chart
 
 
+MAX_MONTHS = 600
 _MONTH = re.compile(r"\d{4}-(0[1-9]|1[0-2])")
 
 
@@ -124,6 +124,7 @@ class Pages:
         self.app = app
         self.env = env
         self.cache = FacetCache()
+        self.trends = mission_trends.Cache(app)
 
     def editor(self, request: Request) -> str | None:
         try:
@@ -185,6 +186,7 @@ class Pages:
             csv=f"/search.csv?{urlencode({'q': query, 'sort': sort})}",
             json=f"/search.json?{urlencode({'q': query, 'sort': sort})}",
         )
+        ctx.update(mission_trends.page_context(self.trends, plan))  # mission:M only (#19)
         return self.html("search/page.html", request=request, **ctx)
 
     def _row(self, row: dict[str, Any]) -> dict[str, Any]:
