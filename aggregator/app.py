@@ -44,10 +44,16 @@ def make_app(
     env: Mapping[str, str] | None = None,
     store: Store | None = None,
     readonly: bool = False,
+    check: bool = False,
 ) -> App:
+    """Open the archive and sync the configured missions and sources into it. ``check``: a
+    full quick check of the archive first, so that a writer never writes into a damaged file."""
     clock = clock or system_clock
     if store is None:
-        store = Store(config.database_path, clock=clock, readonly=readonly)
+        store = Store(
+            config.database_path, clock=clock, readonly=readonly,
+            timeout=config.settings.database_timeout, check=check,
+        )
         if not readonly:
             store.sync_missions(config.missions.values())
             store.sync_sources(config.all_sources())

@@ -6,6 +6,7 @@ and hint on stderr and exits with its status; there is never a traceback for bad
 
 from __future__ import annotations
 
+import errno
 from pathlib import Path
 from typing import Any
 
@@ -13,7 +14,7 @@ import click
 
 from aggregator import __version__
 from aggregator.config import Config, load_config
-from aggregator.errors import AggregatorError, ConfigError
+from aggregator.errors import AggregatorError, ConfigError, ExitStatus
 
 
 class Context:
@@ -41,6 +42,10 @@ class AggregatorGroup(click.Group):
             return super().invoke(ctx)
         except AggregatorError as exc:
             ctx.exit(_report(exc))
+        except OSError as exc:
+            if exc.errno not in _DISK_ERRNOS:
+                raise
+            ctx.exit(_report(_disk_error(exc)))
 
 
 @click.group(cls=AggregatorGroup, context_settings={"help_option_names": ["-h", "--help"]})
@@ -119,6 +124,21 @@ def _check_json(ctx: Context) -> None:
         "unverified_sources": sorted(s.id for s in sources if not s.verified),
         "warnings": warnings,
     }, indent=2, ensure_ascii=False))
+
+
+# A file the command writes (a page, an export, a backup) on a full or failing disk.
+_DISK_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EIO, errno.EROFS, errno.EFBIG})
+
+
+def _disk_error(exc: OSError) -> AggregatorError:
+    where = f"cannot write {exc.filename}" if exc.filename else "a file could not be written"
+    error = AggregatorError(
+        f"{where}: {exc.strerror or exc}",
+        hint="free space on that disk (or fix the file system), then run the command again;"
+        " files are replaced whole, so none was left half-written",
+    )
+    error.exit_status = ExitStatus.STORAGE
+    return error
 
 
 def _report(exc: AggregatorError) -> int:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import enum
 from datetime import datetime
+from pathlib import Path
 
 
 class ExitStatus(enum.IntEnum):
@@ -18,7 +19,9 @@ class ExitStatus(enum.IntEnum):
     USAGE = 2  # the command's own input is wrong (bad query, bad option)
     CONFIG = 3  # config.yaml or feeds/ do not validate
     UNHEALTHY = 4  # `aggregator health`: the service needs attention
-    LOCKED = 5  # another writer holds the lock
+    LOCKED = 5  # another writer holds the lock (the service's, or the archive's past the timeout)
+    STORAGE = 6  # the archive's disk is full, fails (I/O error) or refuses access
+    DAMAGED = 7  # the archive file is damaged: restore it from a backup
 
 
 class AggregatorError(Exception):
@@ -78,6 +81,7 @@ class SourceError(AggregatorError):
     """A source could not be read. Stored on the source; never stops the other sources."""
 
     kind = "error"
+    fetch_s = 0.0  # seconds spent fetching before it failed (in the run log's duration)
 
     def __init__(
         self, message: str, *, source: str | None = None, hint: str | None = None
@@ -150,6 +154,42 @@ class BudgetExceeded(SourceError):
 
 class StoreError(AggregatorError):
     """The archive could not be read or written."""
+
+
+class StorageFault(StoreError):
+    """SQLite could not use the archive *file* (not a statement's fault): ``path`` and
+    ``cause`` name the file and SQLite's reason; every command ends on it with one line."""
+
+    exit_status = ExitStatus.STORAGE
+
+    def __init__(self, message: str, *, path: Path, cause: str, hint: str) -> None:
+        super().__init__(message, hint=hint)
+        self.path = path
+        self.cause = cause
+
+
+class ArchiveLocked(StorageFault):
+    """Another process held the archive's write lock for longer than ``database_timeout``."""
+
+    exit_status = ExitStatus.LOCKED
+
+
+class DiskFull(StorageFault):
+    """The disk (or the file system's quota) under the archive is full."""
+
+
+class StorageIOError(StorageFault):
+    """The operating system failed a read or a write of the archive."""
+
+
+class ArchiveAccessError(StorageFault):
+    """The archive cannot be opened or written (missing folder, permissions, read-only)."""
+
+
+class ArchiveDamaged(StorageFault):
+    """The file is not a sound SQLite database: truncated, overwritten, empty."""
+
+    exit_status = ExitStatus.DAMAGED
 
 
 class LockedError(AggregatorError):

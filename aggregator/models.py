@@ -259,6 +259,7 @@ class FetchResult:
     extra_state: Mapping[str, Any] = field(default_factory=dict)  # e.g. X user id, handle
     # What X said about posts and the account (flags set or cleared with the posts, #14).
     availability: tuple[Availability, ...] = ()
+    fetch_s: float = 0.0  # seconds the fetch took (the run log's duration includes them)
     # What the caller's ``after_parse`` made of the items in the parse worker (collect:
     # normalized, tagged posts). When set, ``items`` is empty: the posts carry each entry.
     prepared: Any = None
@@ -306,6 +307,7 @@ class Post:
     content_hash: str = ""
     raw: str = "{}"  # the source's entry as JSON text (see ``raw_json``), stored as it is
     canonical_url: str | None = None  # for one-card-per-story grouping
+    aliases: tuple[str, ...] = ()  # other ids of the same post (an X post's other versions)
 
     @property
     def sort_time(self) -> datetime:
@@ -351,3 +353,4 @@ class SourceReport:
     error_kind: str | None = None
     next_due: datetime | None = None
     missions_changed: frozenset[str] = frozenset()
+    warnings: tuple[str, ...] = ()  # what a successful fetch noted (shown by collect and status)

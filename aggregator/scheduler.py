@@ -30,6 +30,7 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 
 from aggregator.collect import release_dead_leases
+from aggregator.errors import StorageFault
 from aggregator.logs import log_event, log_report
 from aggregator.models import SourceReport, iso
 
@@ -138,6 +139,7 @@ class Service:
         self.ticks = 0
         self.tick_started: datetime | None = None
         self.started_at = app.now()
+        self.fault: StorageFault | None = None  # the archive failed: the service stops on it
 
     def should_stop(self) -> bool:
         return self.stop_event.is_set()
@@ -148,6 +150,8 @@ class Service:
     def _guard(self, step: str, summary: TickSummary, fn: Callable[[], Any]) -> Any:
         try:
             return fn()
+        except StorageFault:
+            raise  # the archive itself (locked, full, failing, damaged): stop, write no more
         except Exception as exc:  # a step's failure must never stop the service
             summary.errors.append(f"{step}: {exc}")
             self.log.exception(f"{step} failed; the next tick will try again")
@@ -275,18 +279,36 @@ class Service:
 
     def _tick_job(self) -> None:
         if not self.should_stop():
-            self.tick()
+            try:
+                self.tick()
+            except StorageFault as exc:
+                self._stop_on(exc)
 
     def _heartbeat_job(self) -> None:
         from aggregator.store import Store
 
-        store = Store(self.app.store.path, clock=self.app.clock)
+        try:
+            store = Store(self.app.store.path, clock=self.app.clock,
+                          timeout=self.app.config.settings.database_timeout)
+        except StorageFault as exc:
+            self._stop_on(exc)
+            return
         try:
             self.heartbeat(store)
+        except StorageFault as exc:
+            self._stop_on(exc)
         except Exception:
             self.log.exception("heartbeat could not be written")
         finally:
             store.close()
+
+    def _stop_on(self, fault: StorageFault) -> None:
+        """A storage fault ends the service (a supervisor restarts it once the disk or the
+        file is fixed): carrying on would fail every tick, or write into a damaged file."""
+        if self.fault is None:
+            self.fault = fault
+            log_event(self.log, "stopping: the archive failed", error=fault.message)
+        self.stop()
 
     def serve(self, tick_seconds: float, *, max_ticks: int | None = None) -> int:
         """Run until SIGTERM/Ctrl-C (or ``max_ticks``); finish the source in progress; exit 0."""
@@ -303,6 +325,8 @@ class Service:
             scheduler.shutdown(wait=True)  # lets the running tick finish its source
             _restore_signal_handlers(previous)
         log_event(self.log, "service stopped", ticks=self.ticks)
+        if self.fault is not None:
+            raise self.fault  # `aggregator run` ends with its one line and exit status
         return 0
 
 

@@ -18,6 +18,9 @@ def _s(default: Any, help: str) -> Any:
 @dataclass(frozen=True)
 class Settings:
     database: str = _s("data/aggregator.db", "SQLite archive file (relative to config.yaml)")
+    database_timeout: float = _s(
+        30.0, "seconds a command waits for another process's write lock on the archive"
+    )
     output_dir: str = _s("output", "folder the site is rendered into (relative to config.yaml)")
     missions_dir: str = _s("feeds", "folder of mission files <acronym>.yaml and _general.yaml")
     sources_file: str = _s(

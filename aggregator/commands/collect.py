@@ -98,7 +98,7 @@ def collect_command(
     only = select_sources(config, missions, sources)
     total = len(only if only is not None else config.all_sources())
     interactive = sys.stdout.isatty() and not as_json
-    with make_app(config) as app:
+    with make_app(config, check=True) as app:  # never writes into a damaged archive
         # What an earlier run stored but never published is published first, before any fetch.
         earlier = [] if no_render else _publish(app, set())
         bar: AbstractContextManager[Any] = (
@@ -117,11 +117,13 @@ def collect_command(
     if earlier:
         click.echo(f"published what an earlier run stored: {'; '.join(earlier)}")
     click.echo(result.summary() + "".join(f"; {n}" for n in notes))
+    for report in result.reports:  # what succeeded with a note, or was asked to wait (#14)
+        for warning in report.warnings:
+            click.echo(f"  warning: {report.source_id}: {warning}")
+        if report.outcome == "rate_limited":
+            click.echo(f"  rate limited: {report.error}")
     for report in result.failed:
         click.echo(f"  failed: {report.error}", err=True)
-    for report in result.reports:
-        if report.error and report.outcome != "error":
-            click.echo(f"  warning: {report.source_id}: {report.error}", err=True)
 
 
 def _run_json(result: Any, notes: list[str]) -> dict[str, Any]:
@@ -155,7 +157,7 @@ def status_command(ctx: Context, as_json: bool) -> None:
     x_rows: dict[str, dict[str, Any]] = {}
     x_lines: list[str] = []
     if path.exists():
-        store = Store(path, readonly=True)
+        store = Store(path, readonly=True, timeout=config.settings.database_timeout, check=True)
         try:
             rows = store.source_overview()
             from aggregator.commands.x import x_status_lines, x_status_rows  # the X section
@@ -171,8 +173,10 @@ def status_command(ctx: Context, as_json: bool) -> None:
         keys = ("id", "kind", "name", "mission", "url", "handle", "state", "state_reason",
                 "due_at", "last_attempt_at", "last_success_at", "last_error", "last_error_kind",
                 "last_error_at", "consecutive_failures", "posts_added_total", "posts_stored",
-                "newest_post_at", "warnings")
+                "newest_post_at")
         out = [{k: r.get(k) for k in keys} for r in rows]
+        for item, row in zip(out, rows, strict=True):
+            item["warnings"] = (row.get("warnings") or "").splitlines()
         for item in out:
             if item["id"] in x_rows:
                 item["x"] = x_rows[item["id"]]
@@ -186,8 +190,7 @@ def status_command(ctx: Context, as_json: bool) -> None:
         (
             str(r["name"])[:40], r.get("mission") or "-", str(r.get("state") or "new"),
             _age(r.get("last_success_at")), str(r.get("consecutive_failures") or 0),
-            str(r.get("posts_stored") or 0),
-            (r.get("last_error") or (f"warning: {r['warnings']}" if r.get("warnings") else ""))[:70],
+            str(r.get("posts_stored") or 0), (r.get("last_error") or "")[:70],
         )
         for r in rows
     ]
@@ -195,5 +198,10 @@ def status_command(ctx: Context, as_json: bool) -> None:
     for row in table:
         cells = [c.ljust(w) for c, w in zip(row[:-1], widths, strict=True)]
         click.echo("  ".join([*cells, row[-1]]).rstrip())
+    noted = [(str(r["name"]), w) for r in rows for w in (r.get("warnings") or "").splitlines()]
+    if noted:
+        click.echo("\nwarnings of the last successful run:")
+        for name, warning in noted:
+            click.echo(f"  {name}: {warning}")
     for line in x_lines:
         click.echo(line)

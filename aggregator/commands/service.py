@@ -41,7 +41,7 @@ def run_command(ctx: Context, tick_seconds: float | None, max_ticks: int | None)
     settings = config.settings
     configure(settings.log_format, settings.log_level)
     with WriterLock(config.database_path):
-        app = make_app(config)
+        app = make_app(config, check=True)  # never writes into a damaged archive
         try:
             service = Service(app)
             service.serve(tick_seconds or settings.service_tick_seconds, max_ticks=max_ticks)

@@ -282,4 +282,6 @@ def normalize_x(item: RawItem, *, collected_at: datetime) -> Post:
         mentions=tuple(dict.fromkeys(mentions)), is_retweet="retweeted" in refs,
         is_reply="replied_to" in refs, is_quote="quoted" in refs, content_hash=digest,
         raw=raw_json(item.data), canonical_url=canonical,
+        aliases=tuple(x_post_id(str(h)) for h in tweet.get("edit_history_tweet_ids") or []
+                      if str(h) != first),
     )

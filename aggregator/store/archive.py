@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 
 from aggregator.errors import StoreError, UsageError
 from aggregator.models import iso
+from aggregator.store import faults
 
 if TYPE_CHECKING:
     from sqlite_utils import Database
@@ -83,8 +84,12 @@ class ArchiveMixin:
                 dest.close()
             counts = verify_copy(partial)
             partial.rename(target)
-        except sqlite3.DatabaseError as exc:
-            raise StoreError(
+        except (sqlite3.DatabaseError, StoreError) as exc:
+            # The archive itself may be what failed (the copy takes its pages as they are).
+            faults.quick_check(self.db.conn, self.path)
+            if isinstance(exc, StoreError):
+                raise
+            raise faults.fault(exc, target) or StoreError(
                 f"backup to {target} failed: {exc}", hint="check free disk space and permissions"
             ) from exc
         finally:

@@ -715,3 +715,37 @@ DESCRIPTIONS["runs"][1].update({
     "owner": "host:pid:nonce of the process that ran it",
     "interrupted_at": "set when a later start found the run's process gone before it finished",
 })
+
+
+@MIGRATIONS(name="0090a_x_catching_up")
+def _x_catching_up(db: Database) -> None:
+    # A burst larger than x.max_pages: the posts after x_gap_since and before x_gap_until
+    # (X status ids) are still to read; later runs read them, older pages first (#14).
+    db.execute("ALTER TABLE sources ADD COLUMN x_gap_since TEXT")
+    db.execute("ALTER TABLE sources ADD COLUMN x_gap_until TEXT")
+
+
+DESCRIPTIONS["sources"][1].update({
+    "x_gap_since": "X: catching up after a burst; posts newer than this id are still to read...",
+    "x_gap_until": "...and older than this one (NULL: nothing left to read)",
+})
+
+
+@MIGRATIONS(name="0090b_x_aliases")
+def _x_aliases(db: Database) -> None:
+    # Every other id an X post is known by (its versions' ids): a bridge links to an edited
+    # post's latest version, the API names it by its first (#14).
+    db.execute("CREATE TABLE x_aliases (alias TEXT PRIMARY KEY, post_id TEXT NOT NULL)")
+    db.execute(
+        "INSERT OR IGNORE INTO x_aliases (alias, post_id)"
+        " SELECT 'x:' || h.value, p.id FROM posts p,"
+        " json_each(p.raw, '$.tweet.edit_history_tweet_ids') h"
+        " WHERE p.kind = 'x' AND json_valid(p.raw) AND 'x:' || h.value != p.id"
+    )
+
+
+DESCRIPTIONS["x_aliases"] = (
+    "Other ids of an X post (its edits' status ids): a bridge's link to the latest version "
+    "finds the post stored under its first version's id, and the other way round",
+    {"alias": "x:<status id> of one version", "post_id": "the id the post is stored under"},
+)

@@ -19,6 +19,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
+from aggregator.errors import StorageFault
+
 if TYPE_CHECKING:
     from aggregator.app import App
 
@@ -62,6 +64,13 @@ class Response:
     status: str = "200 OK"
     headers: list[tuple[str, str]] | None = None
     content_type: str = "text/html; charset=utf-8"
+
+
+UNAVAILABLE = Response(
+    b"<!doctype html><meta charset=utf-8><title>Unavailable</title>"
+    b"<h1>The archive is unavailable</h1><p>Please try again later.</p>",
+    "503 Service Unavailable", [("Retry-After", "60")],
+)
 
 
 @dataclass(frozen=True)
@@ -113,6 +122,9 @@ def make_wsgi(app: App) -> Callable[[Environ, StartResponse], Iterable[bytes]]:
         path = str(environ.get("PATH_INFO", "/")) or "/"
         try:
             response = _respond(environ, method, path)
+        except StorageFault as exc:  # the archive, not this request: one line, a 503
+            log.error("%s %s: %s (hint: %s)", method, path[:200], exc.message, exc.hint)
+            response = UNAVAILABLE
         except Exception:  # one place: a bug answers 500 without a traceback, and is logged
             log.exception("%s %s failed", method, path[:200])
             response = Response(b"<h1>Something went wrong</h1>", "500 Internal Server Error",

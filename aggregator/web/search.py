@@ -134,7 +134,8 @@ class Pages:
         return current_editor(self.app, request)
 
     def store(self) -> Store:
-        return Store(self.app.store.path, readonly=True)
+        return Store(self.app.store.path, readonly=True,
+                     timeout=self.app.config.settings.database_timeout)
 
     def _args(self, request: Request) -> tuple[str, Sort, str | None]:
         qs = parse_qs(request.query_string, keep_blank_values=True)
