@@ -77,6 +77,10 @@ class UsageError(AggregatorError):
     exit_status = ExitStatus.USAGE
 
 
+class Refused(UsageError):
+    """An editor asked for something their role does not allow (a 403 on the web)."""
+
+
 class SourceError(AggregatorError):
     """A source could not be read. Stored on the source; never stops the other sources."""
 

@@ -133,7 +133,14 @@ class Settings:
         12.0, "hours an editor stays signed in to the moderation page (sign-out ends it sooner)"
     )
     signin_max_failures: int = _s(
-        5, "failed sign-ins per minute, per name or per address, before further tries get 429"
+        5, "failed sign-ins (per account since its last sign-in, per address in a day) before"
+        " each further try waits a delay that doubles from 30 s (429 meanwhile)"
+    )
+    signin_max_delay_minutes: float = _s(
+        15.0, "the longest wait between sign-in tries once throttled (nobody is locked out for good)"
+    )
+    serve_trusted_proxies: tuple[str, ...] = _s(
+        (), "addresses or networks of reverse proxies whose X-Forwarded-For names the client"
     )
     templates_dir: str = _s(
         "", "folder of jinja2 templates searched before the built-in ones (override by name)"

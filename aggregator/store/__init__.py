@@ -28,6 +28,7 @@ from aggregator.store.render import RenderMixin
 from aggregator.store.schema import MIGRATIONS
 from aggregator.store.search import SearchMixin
 from aggregator.store.service import ServiceMixin
+from aggregator.store.signin import SigninMixin
 from aggregator.store.sources import SourcesMixin
 from aggregator.store.tags import TagsMixin
 from aggregator.store.trends import TrendsMixin
@@ -43,7 +44,7 @@ def system_clock() -> datetime:
     return datetime.now(UTC)
 
 
-class Store(PostsMixin, SourcesMixin, RenderMixin, ModerationMixin, EditorsMixin, ServiceMixin, SearchMixin, ArchiveMixin, XUsageMixin, AvailabilityMixin, TagsMixin, DigestMixin, TrendsMixin):
+class Store(PostsMixin, SourcesMixin, RenderMixin, ModerationMixin, EditorsMixin, SigninMixin, ServiceMixin, SearchMixin, ArchiveMixin, XUsageMixin, AvailabilityMixin, TagsMixin, DigestMixin, TrendsMixin):
     def __init__(
         self,
         path: str | Path,

@@ -749,3 +749,46 @@ DESCRIPTIONS["x_aliases"] = (
     "finds the post stored under its first version's id, and the other way round",
     {"alias": "x:<status id> of one version", "post_id": "the id the post is stored under"},
 )
+
+
+# --- 0120: roles per mission, throttled sign-ins, signing keys (issue 17) ---------------------
+
+
+@MIGRATIONS(name="0120_editor_roles")
+def _editor_roles(db: Database) -> None:
+    # Accounts made before roles existed could act on everything: they stay admins.
+    db.execute("ALTER TABLE editors ADD COLUMN role TEXT NOT NULL DEFAULT 'admin'")
+    db.execute("ALTER TABLE editors ADD COLUMN last_sign_in_at TEXT")
+    db.execute(
+        """
+        CREATE TABLE editor_missions (
+            editor TEXT NOT NULL REFERENCES editors(name),
+            mission TEXT NOT NULL,
+            PRIMARY KEY (editor, mission)
+        )"""
+    )
+    # What the editor is told once signed in (failed sign-ins on the account meanwhile).
+    db.execute("ALTER TABLE editor_sessions ADD COLUMN notice TEXT NOT NULL DEFAULT ''")
+    db.execute("CREATE INDEX signin_failures_name ON signin_failures(name, at)")
+    db.execute("CREATE INDEX signin_failures_address ON signin_failures(address, at)")
+    # Random keys made on first use (sign-in form tokens, known-browser cookies).
+    db.execute(
+        """
+        CREATE TABLE web_keys (
+            name TEXT PRIMARY KEY,
+            key TEXT NOT NULL,
+            created_at TEXT NOT NULL
+        )"""
+    )
+    db.execute("CREATE INDEX audit_log_at ON audit_log(at)")
+    # The desk's "flagged at the source" filter: the few deleted/withheld posts, by index.
+    db.execute(
+        "CREATE INDEX posts_flagged ON posts(availability) WHERE availability != 'available'"
+    )
+
+
+DESCRIPTIONS["editor_missions"] = ("The missions an editor (role 'editor') may act on", {})
+DESCRIPTIONS["web_keys"] = (
+    "Random keys of `aggregator serve` (signing sign-in tokens and known-browser cookies)",
+    {"key": "secret: never exported"},
+)

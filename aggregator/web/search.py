@@ -26,6 +26,7 @@ from aggregator.store.search import MARK_CLOSE, MARK_OPEN, Facets, Sort
 from aggregator.trends.chart import Slot, bar_chart
 from aggregator.web import Request, Response, Route
 from aggregator.web import trends as mission_trends
+from aggregator.web.console.text import ACTION_WORDS, translator
 
 if TYPE_CHECKING:
     from jinja2 import Environment
@@ -260,7 +261,23 @@ class Pages:
         lang = language(request)
         row["reasons"] = [(tag.mission, *reason(tag, lang)) for tag in tags]  # why each mission
         row["source_name"] = names.get(row["source_id"], row["source_id"])
-        return self.html("search/post.html", request=request, row=row, editor=editor)
+        return self.html("search/post.html", request=request, row=row, editor=editor,
+                         **self._actions(request))
+
+    def _actions(self, request: Request) -> dict[str, Any]:
+        """A signed-in editor's action form on the permalink page (posts to the desk's
+        ``/moderation/act``, which checks the role and comes back here)."""
+        try:
+            from aggregator.web.moderation import editor_session
+        except ImportError:
+            return {}
+        session, _ = editor_session(self.app, request)
+        if session is None:
+            return {}
+        lang = language(request)
+        done = (parse_qs(request.query_string).get("done") or [""])[0]
+        return {"csrf": session.csrf_token, "missions": sorted(self.app.config.missions),
+                "tr": translator(lang), "done": ACTION_WORDS[lang].get(done, "")}
 
     def style(self, request: Request) -> Response:
         css = self.env.loader.get_source(self.env, "search/search.css")[0]  # type: ignore[union-attr]
