@@ -216,6 +216,9 @@ class RawItem:
     data: Mapping[str, Any]
     feed_title: str | None = None
     feed_link: str | None = None
+    # The feed's declared language (RSS <language>, Atom xml:lang), else the one the source's
+    # mission file gives: what a post falls back on when its entry declares none (#18).
+    feed_language: str | None = None
 
 
 @dataclass(frozen=True)
@@ -296,7 +299,9 @@ class Post:
     published_at: datetime | None
     collected_at: datetime
     updated_at: datetime | None = None
-    language: str | None = None
+    language: str | None = None  # BCP 47; "und" when there is nothing to tell it from
+    language_origin: str | None = None  # entry, feed or detected (#18)
+    language_confidence: float | None = None  # the detector's probability, when detected
     media: tuple[Media, ...] = ()
     links: tuple[str, ...] = ()  # expanded outbound URLs
     hashtags: tuple[str, ...] = ()  # without "#"

@@ -123,6 +123,9 @@ class Settings:
     unsubscribe_max_age_days: float = _s(400.0, "unsubscribe links older than this stop working")
     ops_email: str = _s("", "comma-separated addresses that receive ops alerts (empty: log only)")
     ops_sender: str = _s("", "From address of ops alerts (empty: aggregator@<ops domain>)")
+    alerts_sender: str = _s(
+        "", "From address of saved-search alerts (empty: alerts@<base_url host>)"
+    )
     serve_host: str = _s("127.0.0.1", "address `aggregator serve` listens on")
     serve_port: int = _s(8000, "port `aggregator serve` listens on")
     serve_body_timeout: float = _s(
@@ -158,7 +161,7 @@ def setting_fields() -> list[tuple[str, Any, str, str]]:
     return out
 
 
-SECTIONS = ("http", "x", "smtp", "serve", "media", "digest", "ops", "service")
+SECTIONS = ("http", "x", "smtp", "serve", "media", "digest", "ops", "service", "alerts")
 
 
 def display_key(name: str) -> str:

@@ -457,7 +457,8 @@ class XFetcher:
         if not row.get("cursor") and len(tweets) > self.settings.x_backfill > 0:
             tweets = tweets[-self.settings.x_backfill:]  # the newest: a last page holds 5 at least
         items = tuple(
-            RawItem(source_id=spec.id, kind="x", data={"tweet": t, "includes": pick_includes(t, run.includes)})
+            RawItem(source_id=spec.id, kind="x", data={"tweet": t, "includes": pick_includes(t, run.includes)},
+                    feed_language=spec.language)
             for t in tweets
         )
         old = str(row.get("cursor") or "") or None

@@ -55,6 +55,8 @@ def post_row(post: Post) -> dict[str, Any]:
         "text": post.text,
         "html": post.html,
         "language": post.language,
+        "language_origin": post.language_origin,
+        "language_confidence": post.language_confidence,
         "published_at": iso(post.published_at),
         "updated_at": iso(post.updated_at),
         "collected_at": iso(post.collected_at),

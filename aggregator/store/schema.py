@@ -792,3 +792,45 @@ DESCRIPTIONS["web_keys"] = (
     "Random keys of `aggregator serve` (signing sign-in tokens and known-browser cookies)",
     {"key": "secret: never exported"},
 )
+
+
+# --- 0130: where each post's language came from (issue 18) ----------------------------
+
+
+@MIGRATIONS(name="0130_language_origin")
+def m0130_language_origin(db: Database) -> None:
+    # NULL origin: collected before 0130 (`aggregator relang` fills it in).
+    db.execute("ALTER TABLE posts ADD COLUMN language_origin TEXT")
+    db.execute("ALTER TABLE posts ADD COLUMN language_confidence REAL")
+
+
+DESCRIPTIONS["posts"][1].update({
+    "language": "BCP 47 language tag (en, fr-CA); und when there is nothing to tell it from",
+    "language_origin": "entry (the post declared it), feed (its feed or source did) or "
+    "detected (from the text); NULL: collected before issue 18, see `aggregator relang`",
+    "language_confidence": "the detector's probability (0-1) when the language was detected",
+})
+
+
+@MIGRATIONS(name="0130a_alerts")
+def m0130a_alerts(db: Database) -> None:
+    # Saved searches that send alerts (#18 item 2). The recipient is a subscriber of the
+    # list "alert.<name>" and each alert email a run of the digest ledger (digest_runs,
+    # digest_run_posts, digest_sends): exactly once, one-click unsubscribe, as for digests.
+    db.execute(
+        """
+        CREATE TABLE alerts (
+            name TEXT PRIMARY KEY,
+            query TEXT NOT NULL,
+            email TEXT NOT NULL,
+            every TEXT NOT NULL DEFAULT 'daily',
+            created_at TEXT NOT NULL,
+            created_by TEXT NOT NULL DEFAULT ''
+        )"""
+    )
+
+
+DESCRIPTIONS["alerts"] = (
+    "Saved searches that email new matching posts (aggregator alerts; list alert.<name>)",
+    {"every": "hourly or daily", "created_by": "cli, or the editor who saved it on /search"},
+)
