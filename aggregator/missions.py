@@ -13,7 +13,15 @@ from typing import Any
 import yaml
 
 from aggregator.errors import ConfigProblem
-from aggregator.models import EVIDENCE_LEVELS, Figure, Mission, Profile, SourceSpec, TagRules
+from aggregator.models import (
+    EVIDENCE_LEVELS,
+    Figure,
+    Mission,
+    Profile,
+    SourceSpec,
+    TagRules,
+    split_credentials,
+)
 
 _STATUSES = {"active", "closed"}
 _PROFILE_TEXT = ("summary", "mandate", "background", "why_it_matters", "headquarters")
@@ -124,9 +132,11 @@ def _source(r: _Reader, item: dict[str, Any], prefix: str, mission: str | None) 
             return None
         if not url:
             return None
+        url, credentials = split_credentials(url)
         return SourceSpec(
             id=f"feed:{url}", kind="feed", name=r.str_(item, "name", prefix) or url,
             mission=mission, url=url, verified=common["evidence"] == "page_seen", **common,
+            credentials=credentials,
         )
     if kind == "x":
         handle = r.str_(item, "handle", prefix, required=True).lstrip("@")
