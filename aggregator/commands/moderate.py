@@ -130,9 +130,18 @@ def editors_add(ctx: Context, name: str, password_stdin: bool) -> None:
     if password_stdin:
         password = sys.stdin.readline().rstrip("\r\n")
     else:
-        password = click.prompt(
-            f"Password for {name}", hide_input=True, confirmation_prompt=True, err=True
-        )
+        try:
+            password = click.prompt(
+                f"Password for {name}", hide_input=True, confirmation_prompt=True, err=True
+            )
+        except click.exceptions.Abort:
+            if sys.stdin.isatty():
+                raise  # Ctrl-C or Ctrl-D at the prompt
+            raise UsageError(  # cron, a script, a container: nothing to prompt on
+                f"no terminal to ask for the password of {name!r}",
+                hint=f"pipe it in: printf '%s\\n' \"$PASSWORD\" | aggregator editors add {name}"
+                " --password-stdin",
+            ) from None
     with make_app(ctx.config) as app:
         app.store.add_editor(name, password)
     click.echo(f"editor {name} added; the moderation page is at /moderation/ in `aggregator serve`")
