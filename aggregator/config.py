@@ -7,6 +7,7 @@ Secrets are never read from these files: only the names of environment variables
 from __future__ import annotations
 
 import difflib
+import ipaddress
 from dataclasses import dataclass, fields
 from pathlib import Path
 from types import UnionType
@@ -151,6 +152,19 @@ def _check_values(s: Settings, file: str, problems: list[ConfigProblem]) -> None
         problems.append(
             ConfigProblem(file, "min_interval_minutes", "is larger than max_interval_minutes", None)
         )
+    for proxy in s.serve_trusted_proxies:
+        try:
+            ipaddress.ip_network(proxy, strict=False)
+        except ValueError:
+            problems.append(ConfigProblem(
+                file, "serve.trusted_proxies", f"{proxy!r} is not an IP address or network",
+                "list the reverse proxies' addresses, e.g. [127.0.0.1, 10.0.0.0/8]",
+            ))
+    if s.signin_max_failures < 1 or s.signin_max_delay_minutes <= 0:
+        problems.append(ConfigProblem(
+            file, "signin_max_failures", "max_failures must be at least 1 and max_delay_minutes"
+            " above 0", "the defaults are 5 and 15",
+        ))
     if s.x_bridge_template and "{handle}" not in s.x_bridge_template:
         problems.append(
             ConfigProblem(file, "x.bridge_template", "must contain {handle}", "e.g. http://rsshub.local/twitter/user/{handle}")

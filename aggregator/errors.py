@@ -77,10 +77,15 @@ class UsageError(AggregatorError):
     exit_status = ExitStatus.USAGE
 
 
+class Refused(UsageError):
+    """An editor asked for something their role does not allow (a 403 on the web)."""
+
+
 class SourceError(AggregatorError):
     """A source could not be read. Stored on the source; never stops the other sources."""
 
     kind = "error"
+    fetch_s = 0.0  # seconds spent fetching before it failed (in the run log's duration)
 
     def __init__(
         self, message: str, *, source: str | None = None, hint: str | None = None

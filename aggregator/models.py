@@ -196,6 +196,9 @@ class RawItem:
     data: Mapping[str, Any]
     feed_title: str | None = None
     feed_link: str | None = None
+    # The feed's declared language (RSS <language>, Atom xml:lang), else the one the source's
+    # mission file gives: what a post falls back on when its entry declares none (#18).
+    feed_language: str | None = None
 
 
 @dataclass(frozen=True)
@@ -239,6 +242,7 @@ class FetchResult:
     extra_state: Mapping[str, Any] = field(default_factory=dict)  # e.g. X user id, handle
     # What X said about posts and the account (flags set or cleared with the posts, #14).
     availability: tuple[Availability, ...] = ()
+    fetch_s: float = 0.0  # seconds the fetch took (the run log's duration includes them)
     # What the caller's ``after_parse`` made of the items in the parse worker (collect:
     # normalized, tagged posts). When set, ``items`` is empty: the posts carry each entry.
     prepared: Any = None
@@ -275,7 +279,9 @@ class Post:
     published_at: datetime | None
     collected_at: datetime
     updated_at: datetime | None = None
-    language: str | None = None
+    language: str | None = None  # BCP 47; "und" when there is nothing to tell it from
+    language_origin: str | None = None  # entry, feed or detected (#18)
+    language_confidence: float | None = None  # the detector's probability, when detected
     media: tuple[Media, ...] = ()
     links: tuple[str, ...] = ()  # expanded outbound URLs
     hashtags: tuple[str, ...] = ()  # without "#"
@@ -286,6 +292,7 @@ class Post:
     content_hash: str = ""
     raw: str = "{}"  # the source's entry as JSON text (see ``raw_json``), stored as it is
     canonical_url: str | None = None  # for one-card-per-story grouping
+    aliases: tuple[str, ...] = ()  # other ids of the same post (an X post's other versions)
 
     @property
     def sort_time(self) -> datetime:
@@ -331,3 +338,4 @@ class SourceReport:
     error_kind: str | None = None
     next_due: datetime | None = None
     missions_changed: frozenset[str] = frozenset()
+    warnings: tuple[str, ...] = ()  # what a successful fetch noted (shown by collect and status)

@@ -82,9 +82,11 @@ def default_render(app: App, missions: Collection[str]) -> Any:
 
 
 def default_digests(app: App, now: datetime) -> Any:
+    """The digests, then the saved searches' alerts (#18), that are due."""
+    from aggregator.alerts import due_alerts
     from aggregator.digest import due_digests
 
-    return due_digests(app, now)
+    return [*due_digests(app, now), *due_alerts(app, now)]
 
 
 def default_alert(app: App, subject: str, body: str) -> None:

@@ -108,13 +108,23 @@ class Settings:
     unsubscribe_max_age_days: float = _s(400.0, "unsubscribe links older than this stop working")
     ops_email: str = _s("", "comma-separated addresses that receive ops alerts (empty: log only)")
     ops_sender: str = _s("", "From address of ops alerts (empty: aggregator@<ops domain>)")
+    alerts_sender: str = _s(
+        "", "From address of saved-search alerts (empty: alerts@<base_url host>)"
+    )
     serve_host: str = _s("127.0.0.1", "address `aggregator serve` listens on")
     serve_port: int = _s(8000, "port `aggregator serve` listens on")
     editor_session_hours: float = _s(
         12.0, "hours an editor stays signed in to the moderation page (sign-out ends it sooner)"
     )
     signin_max_failures: int = _s(
-        5, "failed sign-ins per minute, per name or per address, before further tries get 429"
+        5, "failed sign-ins (per account since its last sign-in, per address in a day) before"
+        " each further try waits a delay that doubles from 30 s (429 meanwhile)"
+    )
+    signin_max_delay_minutes: float = _s(
+        15.0, "the longest wait between sign-in tries once throttled (nobody is locked out for good)"
+    )
+    serve_trusted_proxies: tuple[str, ...] = _s(
+        (), "addresses or networks of reverse proxies whose X-Forwarded-For names the client"
     )
     templates_dir: str = _s(
         "", "folder of jinja2 templates searched before the built-in ones (override by name)"
@@ -134,7 +144,7 @@ def setting_fields() -> list[tuple[str, Any, str, str]]:
 
 # Nested sections of config.yaml. `digest_lists` is written flat, as the email docs and the
 # demo write it (`digest: {lists: ...}` reads the same).
-SECTIONS = ("http", "x", "smtp", "serve", "media", "ops", "service")
+SECTIONS = ("http", "x", "smtp", "serve", "media", "ops", "service", "alerts")
 
 
 def display_key(name: str) -> str:

@@ -152,7 +152,7 @@ def test_a_wrong_type_names_the_key_as_written(tmp_path: Path) -> None:
 def test_editors_add_without_a_terminal_says_to_use_password_stdin(tmp_path: Path) -> None:
     cfg = _project(tmp_path)
     done = subprocess.run(
-        [str(Path(sys.executable).parent / "aggregator"), "--config", str(cfg), "editors", "add", "ana"],
+        [str(Path(sys.executable).parent / "aggregator"), "--config", str(cfg), "editors", "add", "ana", "--admin"],
         stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=60,
     )
     assert done.returncode == 2, done.stderr

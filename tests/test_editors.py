@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from aggregator.app import App
 from aggregator.cli import cli
-from aggregator.store.editors import hash_password, verify_password
+from aggregator.store.passwords import hash_password, verify_password
 from tests.conftest import ROOT
 from tests.test_moderation_support import (  # noqa: F401 (fixtures)
     Clock,
@@ -30,11 +30,11 @@ def _run(project: Path, *args: str, input: str | None = None) -> tuple[int, str,
 
 
 def test_add_list_remove(project: Path) -> None:
-    code, out, err = _run(project, "editors", "add", "ana", "--password-stdin", input=PASSWORD + "\n")
+    code, out, err = _run(project, "editors", "add", "ana", "--password-stdin", "--admin", input=PASSWORD + "\n")
     assert code == 0, err
     assert "editor ana added" in out
     code, out, _ = _run(project, "editors", "list")
-    assert out.startswith("ana\t") and out.rstrip().endswith("active")
+    assert out.startswith("ana\tadmin\t") and "\tactive\tnever signed in" in out
     code, out, _ = _run(project, "editors", "remove", "ana")
     assert code == 0 and "editor ana removed" in out
     code, out, _ = _run(project, "editors", "list")
@@ -44,20 +44,20 @@ def test_add_list_remove(project: Path) -> None:
 
 
 def test_password_is_prompted_twice(project: Path) -> None:
-    code, _, err = _run(project, "editors", "add", "ana", input=f"{PASSWORD}\n{PASSWORD}\n")
+    code, _, err = _run(project, "editors", "add", "ana", "--admin", input=f"{PASSWORD}\n{PASSWORD}\n")
     assert code == 0, err
-    code, _, err = _run(project, "editors", "add", "bob", input=f"{PASSWORD}\nsomething else\n")
+    code, _, err = _run(project, "editors", "add", "bob", "--admin", input=f"{PASSWORD}\nsomething else\n")
     assert code != 0
     assert "do not match" in err
 
 
 def test_bad_accounts_are_refused_with_a_hint(project: Path) -> None:
-    code, _, err = _run(project, "editors", "add", "ana", "--password-stdin", input="short\n")
+    code, _, err = _run(project, "editors", "add", "ana", "--password-stdin", "--admin", input="short\n")
     assert code == 2 and "too short" in err and "at least 10" in err
-    code, _, err = _run(project, "editors", "add", "an a", "--password-stdin", input=PASSWORD + "\n")
+    code, _, err = _run(project, "editors", "add", "an a", "--password-stdin", "--admin", input=PASSWORD + "\n")
     assert code == 2 and "invalid editor name" in err
-    _run(project, "editors", "add", "ana", "--password-stdin", input=PASSWORD + "\n")
-    code, _, err = _run(project, "editors", "add", "ana", "--password-stdin", input=PASSWORD + "\n")
+    _run(project, "editors", "add", "ana", "--password-stdin", "--admin", input=PASSWORD + "\n")
+    code, _, err = _run(project, "editors", "add", "ana", "--password-stdin", "--admin", input=PASSWORD + "\n")
     assert code == 2 and "already exists" in err and "editors remove ana" in err
     code, _, err = _run(project, "editors", "remove", "nobody")
     assert code == 2 and "no editor named 'nobody'" in err
@@ -66,7 +66,7 @@ def test_bad_accounts_are_refused_with_a_hint(project: Path) -> None:
 def test_passwords_are_stored_hashed(app: App) -> None:
     app.store.add_editor("ana", PASSWORD)
     stored = app.store.db.execute("SELECT password_hash FROM editors").fetchone()[0]
-    assert PASSWORD not in stored and stored.startswith("scrypt$")
+    assert PASSWORD not in stored and stored.startswith("$argon2id$")
     assert app.store.check_password("ana", PASSWORD)
     assert not app.store.check_password("ana", PASSWORD.upper())
     assert not app.store.check_password("bob", PASSWORD)
@@ -98,7 +98,7 @@ def test_black_box_editors_add(tmp_path: Path) -> None:
     config = write_project(tmp_path)
     exe = ROOT / ".venv" / "bin" / "aggregator"
     done = subprocess.run(
-        [str(exe), "--config", str(config), "editors", "add", "ana", "--password-stdin"],
+        [str(exe), "--config", str(config), "editors", "add", "ana", "--password-stdin", "--admin"],
         input=PASSWORD + "\n", capture_output=True, text=True, timeout=60, check=False,
     )
     assert done.returncode == 0, done.stderr
@@ -161,7 +161,7 @@ def test_black_box_serve_turns_the_moderation_page_on(tmp_path: Path) -> None:
                 time.sleep(0.1)
         assert status("/moderation/sign-in") == 404  # off: no editors yet
         added = subprocess.run(
-            [exe, "--config", str(config), "editors", "add", "ana", "--password-stdin"],
+            [exe, "--config", str(config), "editors", "add", "ana", "--password-stdin", "--admin"],
             input=PASSWORD + "\n", capture_output=True, text=True, timeout=60, check=False,
         )
         assert added.returncode == 0, added.stderr
@@ -169,3 +169,98 @@ def test_black_box_serve_turns_the_moderation_page_on(tmp_path: Path) -> None:
     finally:
         server.terminate()
         server.wait(timeout=10)
+
+
+# --- roles, Argon2id upgrade, sign-out everywhere (issue 17) -----------------------------
+
+
+def test_an_old_scrypt_hash_is_upgraded_at_the_next_sign_in(app: App) -> None:
+    from aggregator.store.passwords import scrypt_hash
+
+    app.store.add_editor("ana", PASSWORD)
+    app.store.db.execute("UPDATE editors SET password_hash = ?", [scrypt_hash(PASSWORD)])
+    assert not app.store.check_password("ana", "not the password")
+    stored = app.store.db.execute("SELECT password_hash FROM editors").fetchone()[0]
+    assert stored.startswith("scrypt$")  # a failed try changes nothing
+    assert app.store.check_password("ana", PASSWORD)
+    stored = app.store.db.execute("SELECT password_hash FROM editors").fetchone()[0]
+    assert stored.startswith("$argon2id$")
+    assert app.store.check_password("ana", PASSWORD)
+
+
+def test_accounts_made_before_roles_become_admins(tmp_path: Path) -> None:
+    import sqlite3
+
+    from aggregator.store import Store
+    from aggregator.store.passwords import scrypt_hash
+    from aggregator.store.schema import MIGRATIONS
+
+    path = tmp_path / "old.db"
+    store = Store(path)
+    store.close()
+    conn = sqlite3.connect(path)  # back to the archive as the release before roles left it
+    conn.execute("DELETE FROM _sqlite_migrations WHERE name LIKE '0120%'")
+    conn.execute("DROP TABLE editor_missions")
+    conn.execute("DROP TABLE web_keys")
+    conn.execute("DROP INDEX signin_failures_name")
+    conn.execute("DROP INDEX signin_failures_address")
+    conn.execute("DROP INDEX audit_log_at")
+    conn.execute("DROP INDEX posts_flagged")
+    conn.execute("ALTER TABLE editors DROP COLUMN role")
+    conn.execute("ALTER TABLE editors DROP COLUMN last_sign_in_at")
+    conn.execute("ALTER TABLE editor_sessions DROP COLUMN notice")
+    conn.execute(
+        "INSERT INTO editors (name, password_hash, created_at) VALUES ('old', ?, '2025-01-01T00:00:00Z')",
+        [scrypt_hash(PASSWORD)],
+    )
+    conn.commit()
+    conn.close()
+    with Store(path) as upgraded:
+        assert not MIGRATIONS.pending(upgraded.db)
+        role = upgraded.role("old")
+        assert role is not None and role.admin
+        assert upgraded.check_password("old", PASSWORD)
+
+
+def test_roles_on_the_command_line(project: Path) -> None:
+    code, _, err = _run(project, "editors", "add", "ana", "--password-stdin", input=PASSWORD + "\n")
+    assert code == 2 and "give a role" in err
+    code, _, err = _run(project, "editors", "add", "ana", "--password-stdin", "--mission", "minusxx",
+                        input=PASSWORD + "\n")
+    assert code == 2 and "unknown mission 'minusxx'" in err
+    code, out, err = _run(project, "editors", "add", "ana", "--password-stdin", "--mission", "unmik",
+                          "--mission", "UNIFIL", input=PASSWORD + "\n")
+    assert code == 0, err
+    assert "editor of UNIFIL, UNMIK" in out
+    code, out, _ = _run(project, "editors", "list")
+    assert out.startswith("ana\teditor:UNIFIL,UNMIK\t")
+    code, out, err = _run(project, "editors", "set-role", "ana", "--admin")
+    assert code == 0 and "ana is now admin" in out
+    code, _, err = _run(project, "editors", "set-role", "ana", "--admin", "--mission", "UNMIK")
+    assert code == 2 and "give a role" in err
+    code, _, err = _run(project, "editors", "set-role", "nobody", "--admin")
+    assert code == 2 and "no editor named 'nobody'" in err
+    code, out, _ = _run(project, "audit")
+    assert [ln.split("\t")[2] for ln in out.splitlines()] == ["editor_role", "editor_add"]
+    assert "ana: editor of UNIFIL, UNMIK" in out and "ana: admin" in out
+
+
+def test_sign_out_everywhere(app: App, project: Path) -> None:
+    app.store.add_editor("ana", PASSWORD)
+    app.store.add_editor("bob", PASSWORD, missions=["UNMIK"])
+    year = 24 * 365 * 5  # the command runs on the real clock
+    tokens = [app.store.create_session("ana", hours=year).token for _ in range(2)]
+    kept = app.store.create_session("bob", hours=year).token
+    app.close()
+    code, out, err = _run(project, "editors", "sign-out", "ana")
+    assert code == 0, err
+    assert "ana signed out everywhere (2 sessions ended)" in out
+    from aggregator.app import make_app
+    from aggregator.config import load_config
+
+    with make_app(load_config(project)) as again:
+        assert all(again.store.session(t) is None for t in tokens)
+        assert again.store.session(kept) is not None
+        assert again.store.audit_entries(action="sign_out_everywhere")[0]["note"].startswith("ana")
+    code, _, err = _run(project, "editors", "sign-out", "nobody")
+    assert code == 2 and "no editor named 'nobody'" in err

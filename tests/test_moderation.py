@@ -161,6 +161,7 @@ def _run(project: Path, *args: str, input: str | None = None) -> tuple[int, str,
 
 def test_moderate_command_hides_pins_and_moves_posts(app: App, project: Path) -> None:
     save(app, (make_post("p1", text="Kosovo post"), [rule_tag("UNMIK")]))
+    app.store.add_editor("ana", "a long enough password")  # an admin
     app.close()
     code, out, err = _run(project, "moderate", "p1", "--hide", "--editor", "ana", "--note", "off topic")
     assert code == 0, err
@@ -185,15 +186,20 @@ def test_moderate_command_hides_pins_and_moves_posts(app: App, project: Path) ->
         (["p1", "--add-mission", "MINUSXX", "--editor", "a", "--note", "n"], "unknown mission 'MINUSXX'"),
         (["nope", "--hide", "--editor", "a", "--note", "n"], "no post 'nope'"),
         ([], "pass a POST_ID, or --queue"),
+        (["p1", "--hide", "--editor", "nobody", "--note", "n"], "'nobody' is not an editor here"),
+        (["p1", "--hide", "--editor", "gone", "--note", "n"], "'gone' is not an editor here"),
     ],
 )
 def test_moderate_command_refuses_bad_input(app: App, project: Path, args: list[str], message: str) -> None:
     save(app, (make_post("p1"), [rule_tag("UNMIK")]))
+    app.store.add_editor("a", "a long enough password")
+    app.store.add_editor("gone", "a long enough password")
+    app.store.remove_editor("gone")
     app.close()
     code, _, err = _run(project, "moderate", *args)
     assert code == 2
     assert message in err
-    assert _run(project, "audit")[1] == ""
+    assert _run(project, "audit", "--post", "p1")[1] == ""
 
 
 def test_moderate_rerenders_the_public_pages(app: App, project: Path) -> None:
@@ -208,6 +214,7 @@ def test_moderate_rerenders_the_public_pages(app: App, project: Path) -> None:
     render_site(app)
     out = app.config.output_path
     assert any("Secret-word-zebra" in p.read_text("utf-8", "replace") for p in out.rglob("*") if p.is_file())
+    app.store.add_editor("ana", "a long enough password", missions=["UNMIK"])
     app.close()
     code, _, err = _run(project, "moderate", "gone", "--hide", "--editor", "ana", "--note", "spam")
     assert code == 0, err

@@ -39,7 +39,7 @@ def _axe(page: Any) -> None:
 
 
 def _act(page: Any, post_id: str, action: str, note: str, mission: str | None = None) -> None:
-    card = page.locator(f'article[data-post-id="{post_id}"]')
+    card = page.locator(f'li.row[data-post-id="{post_id}"]')
     card.get_by_label("Note (why)").fill(note)
     if mission:
         card.get_by_label("Mission", exact=True).select_option(mission)
@@ -72,20 +72,20 @@ def test_moderation_page_lifecycle(app: App, base_url: str, chromium_path: str, 
 
         page.get_by_label("Password").fill(PASSWORD)
         page.get_by_role("button", name="Sign in").click()
-        page.wait_for_url(f"{base_url}/moderation/")
+        page.wait_for_url(f"{base_url}/moderation/?lang=en")
         cookie = next(c for c in browser.context.cookies() if c["name"] == "agg_editor")
         assert cookie["httpOnly"] and cookie["sameSite"] == "Strict"
         assert "Zebra-word report" in page.content()
         _axe(page)
 
         _act(page, "p1", "hide", "off topic")
-        assert "Done: post p1 hidden" in page.content()
+        assert "Done: 1 post(s) hidden" in page.content()
         assert app.store.moderation_state("p1")["hidden"] == 1
 
         # Re-collect the same posts: the editor's decisions stay.
         save(app, *posts)
         page.reload()
-        card = page.locator('article[data-post-id="p1"]')
+        card = page.locator('li.row[data-post-id="p1"]')
         assert "Hidden" in card.inner_text() and "off topic" in card.inner_text()
         assert "p1" not in {r["id"] for r in app.store.visible_posts("UNMIK")}
 
@@ -95,8 +95,10 @@ def test_moderation_page_lifecycle(app: App, base_url: str, chromium_path: str, 
         assert [t.mission for t in app.store.tags_of("p3")] == ["UNMIK"]
 
         # The queue per mission: UNISFA has no posts left.
-        page.get_by_role("link", name="UNISFA").click()
-        assert "No posts here yet" in page.content()
+        page.get_by_label("Mission", exact=True).first.select_option("UNISFA")
+        page.get_by_role("button", name="Apply filters").click()
+        page.wait_for_load_state()
+        assert "No post matches these filters" in page.content()
 
         page.get_by_role("button", name="Sign out").click()
         page.wait_for_url(f"{base_url}/moderation/sign-in")

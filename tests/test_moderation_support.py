@@ -135,10 +135,11 @@ def wsgi_call(
     method: str,
     path: str,
     *,
-    form: dict[str, str] | None = None,
+    form: dict[str, str] | list[tuple[str, str]] | None = None,
     cookies: dict[str, str] | None = None,
     address: str = "127.0.0.1",
     scheme: str = "http",
+    headers: dict[str, str] | None = None,
 ) -> tuple[str, dict[str, list[str]], str]:
     """One request through the WSGI app; returns (status, headers, body)."""
     from urllib.parse import urlencode, urlsplit
@@ -157,6 +158,8 @@ def wsgi_call(
         "SERVER_NAME": "127.0.0.1",
         "SERVER_PORT": "8000",
     }
+    for name, value in (headers or {}).items():
+        environ["HTTP_" + name.upper().replace("-", "_")] = value
     if cookies:
         environ["HTTP_COOKIE"] = "; ".join(f"{k}={v}" for k, v in cookies.items())
     seen: dict[str, Any] = {}

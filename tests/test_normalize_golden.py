@@ -89,6 +89,7 @@ def _summary(app: Any, source_id: str, report: Any, url: str) -> dict[str, Any]:
             "author": row["author"],
             "published_at": row["published_at"],
             "language": row["language"],
+            "language_origin": row["language_origin"],
             "text": row["text"][:300],
             "html_start": row["html"][:200],
             "media": [m["url"] for m in json.loads(row["media"])],

@@ -94,8 +94,8 @@ def test_downloads_follow_the_query_and_visibility(site: tuple[App, str]) -> Non
     status, headers, body = get(app, "/search.csv", {"q": "Bentiu", "sort": "newest"})
     assert status == "200 OK" and headers["Content-Disposition"] == 'attachment; filename="search.csv"'
     assert [r["id"] for r in csv.DictReader(io.StringIO(body))] == ["unmiss-cholera"]
-    _, _, body = get(app, "/search.json", {"q": "Bentiu", "sort": "newest"}, cookie=f"agg_editor={token}")
-    assert [r["id"] for r in json.loads(body)] == ["unmiss-deleted", "unmiss-hidden", "unmiss-cholera"]
+    _, _, body = get(app, "/search.jsonl", {"q": "Bentiu", "sort": "newest"}, cookie=f"agg_editor={token}")
+    assert [json.loads(x)["id"] for x in body.splitlines()] == ["unmiss-deleted", "unmiss-hidden", "unmiss-cholera"]
 
 
 def test_facet_links_add_a_filter(site: tuple[App, str]) -> None:

@@ -106,10 +106,10 @@ def test_probing_many_slow_sources_takes_about_the_slowest(tmp_path: Path) -> No
     feeds = tmp_path / "feeds"
     with serving() as server:
         # One loopback server stands for many hosts (the per-host limit is raised to match):
-        # one at a time this takes 80 s, at the collector's usual 16 at once 6 s.
+        # one at a time this takes 120 s, at the collector's usual 16 at once 9 s.
         urls = []
         for i in range(40):
-            server.add(f"/slow{i}.xml", body=SMALL, delay=2.0)
+            server.add(f"/slow{i}.xml", body=SMALL, delay=3.0)
             urls.append(server.url(f"/slow{i}.xml"))
         write_mission(feeds, "AAA", sources=[feed(u, f"s{i}") for i, u in enumerate(urls)])
         config = project(tmp_path, feeds=False, http={"per_host_limit": 40, "deadline": 5})
@@ -118,7 +118,7 @@ def test_probing_many_slow_sources_takes_about_the_slowest(tmp_path: Path) -> No
         took = time.monotonic() - started
     assert result.exit_code == 0, result.output
     assert all(r["ok"] for r in json.loads(result.stdout))
-    assert took < 2.0 + 3.0, f"40 sources of 2 s each took {took:.1f} s"
+    assert took < 3.0 + 4.0, f"40 sources of 3 s each took {took:.1f} s"
 
 
 def test_list_shows_every_source_with_its_evidence(tmp_path: Path) -> None:

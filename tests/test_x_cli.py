@@ -13,6 +13,7 @@ import subprocess
 import threading
 import time
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +24,8 @@ from aggregator.cli import cli
 from tests.conftest import ROOT
 from tests.fake_x_api import FakeXApi, split_page, timeline_headers, twarc_page, user_body
 from tests.feeds_server import FeedServer, write_config
+
+NOW = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
 
 AGGREGATOR = ROOT / ".venv/bin/aggregator"
 TOKEN = "secret-test-token-123"
@@ -293,3 +296,151 @@ def test_status_of_an_archive_older_than_the_x_tables_has_no_x_section(tmp_path:
     with Store(tmp_path / "old.db") as store:
         store.db.execute("DROP TABLE x_reads")  # as read-only `status` finds an archive before 0020
         assert x_status_lines(store, Settings(), datetime.now(UTC)) == []
+
+
+def test_x_resolve_refuses_billed_lookups_once_the_budget_is_spent(tmp_path: Path, fake: FakeXApi) -> None:
+    from aggregator.store import Store
+
+    config = x_config(tmp_path, fake, monthly_budget=1.0)
+    with Store(tmp_path / "archive.db") as store:
+        store.record_x_reads("x:other", store.clock(), posts=[str(i) for i in range(199)])  # $0.995
+    fake.add("/2/users/by/username/UNISFA_1", user_body("783214", "UNISFA_1", "UNISFA"))
+    result = CliRunner().invoke(cli, ["--config", str(config), "x", "resolve"], env={"X_BEARER_TOKEN": TOKEN})
+    assert result.exit_code == 1, result.output
+    assert "x.monthly_budget" in result.output and "$0.99" in result.output
+    assert fake.requests == []
+
+
+def test_the_run_log_duration_of_an_x_source_includes_its_fetch(tmp_path: Path, shared: Path, fake: FakeXApi) -> None:
+    page = twarc_page(shared, "two_tweets")
+    author = page["data"][0]["author_id"]
+    fake.add("/2/users/by/username/UNISFA_1", user_body(author, "UNISFA_1", "UNISFA"))
+    fake.add(f"/2/users/{author}/tweets", page, headers=timeline_headers(shared), trickle_s=0.0003)
+    config = x_config(tmp_path, fake)
+    result = CliRunner().invoke(cli, ["--config", str(config), "collect", "--no-render"], env={"X_BEARER_TOKEN": TOKEN})
+    assert result.exit_code == 0, result.output
+    with sqlite3.connect(tmp_path / "archive.db") as db:
+        duration = db.execute("SELECT duration_s FROM source_events WHERE source_id = 'x:unisfa_1'").fetchone()[0]
+    assert duration >= 0.5
+
+
+def test_x_sources_do_not_delay_the_feed_sources(tmp_path: Path, shared: Path, fake: FakeXApi) -> None:
+    from tests.feeds_server import FeedServer
+
+    rss = (b'<?xml version="1.0"?><rss version="2.0"><channel><title>UNISFA news</title>'
+           b"<item><title>Patrol in Abyei</title><link>https://unisfa.example.org/1</link></item></channel></rss>")
+    fake.add("/2/users/by/username/UNISFA_1", user_body("783214", "UNISFA_1", "UNISFA"), trickle_s=0.05)
+    with FeedServer() as server:
+        url = server.add("/news.xml", body=rss)
+        sources = [{"kind": "x", "mission": None, "handle": "UNISFA_1"}, {"kind": "feed", "mission": "UNISFA", "url": url}]
+        config = write_config(tmp_path, sources, x={"api_base": fake.base_url}, http={"deadline": 1.5})
+        result = CliRunner().invoke(cli, ["--config", str(config), "collect", "--no-render"],
+                                    env={"X_BEARER_TOKEN": TOKEN})
+    assert result.exit_code == 0, result.output
+    with sqlite3.connect(tmp_path / "archive.db") as db:
+        order = [r[0] for r in db.execute("SELECT source_id FROM source_events ORDER BY id")]
+        x_error = db.execute("SELECT error FROM source_events WHERE source_id = 'x:unisfa_1'").fetchone()[0]
+    assert order == [f"feed:{url}", "x:unisfa_1"]  # the feed was stored before X was even done
+    assert "http.deadline" in x_error
+
+
+def test_a_runs_warnings_show_in_collect_status_and_x_status(tmp_path: Path, shared: Path, fake: FakeXApi) -> None:
+    """#14: "@A is now @B" (and every other note of a successful run) is not only a log line."""
+    import json
+
+    page = twarc_page(shared, "two_tweets")
+    author = page["data"][0]["author_id"]
+    seen = next(u["username"] for u in page["includes"]["users"] if u["id"] == author)
+    fake.add("/2/users/by/username/UNISFA_1", user_body(author, "UNISFA_1", "UNISFA"))
+    fake.add(f"/2/users/{author}/tweets", page, headers=timeline_headers(shared))
+    config = x_config(tmp_path, fake)
+    runner = CliRunner()
+    env = {"X_BEARER_TOKEN": TOKEN}
+    note = f"@UNISFA_1 is now @{seen}"
+    collected = runner.invoke(cli, ["--config", str(config), "collect", "--no-render"], env=env)
+    assert collected.exit_code == 0 and f"warning: x:unisfa_1: {note}" in collected.output
+    assert note in runner.invoke(cli, ["--config", str(config), "status"]).output
+    rows = json.loads(runner.invoke(cli, ["--config", str(config), "status", "--json"]).output)
+    assert any(note in w for w in rows[0]["warnings"])
+    assert note in runner.invoke(cli, ["--config", str(config), "x", "status"]).output
+    x_rows = json.loads(runner.invoke(cli, ["--config", str(config), "x", "status", "--json"]).output)["sources"]
+    assert any(note in w for w in x_rows[0]["warnings"])
+
+
+def _ids_page(newest: int, count: int, token: str | None) -> dict[str, Any]:
+    from tests.fake_x_api import own_tweet
+
+    data = [own_tweet(str(newest - i), f"Burst post {newest - i}", "783214", "2026-11-27T10:00:00.000Z")
+            for i in range(count)]
+    meta: dict[str, Any] = {"result_count": count, "newest_id": data[0]["id"], "oldest_id": data[-1]["id"]}
+    if token:
+        meta["next_token"] = token
+    return {"data": data, "meta": meta}
+
+
+def test_a_burst_larger_than_max_pages_is_caught_up_in_the_next_runs(tmp_path: Path, fake: FakeXApi) -> None:
+    """#14: the next run continues from where the last stopped, not from the newest post."""
+    import json
+
+    fake.add("/2/users/by/username/UNISFA_1", user_body("783214", "UNISFA_1", "UNISFA"))
+    fake.add(TIMELINE, _ids_page(100, 5, None))  # the first run: the backfill
+    fake.add(TIMELINE, _ids_page(130, 10, "p2"))  # a burst of 30: two pages of 10 read...
+    fake.add(TIMELINE, _ids_page(120, 10, "p3"))
+    fake.add(TIMELINE, _ids_page(110, 10, None))  # ...the rest, asked with until_id next run
+    fake.add(TIMELINE, {"meta": {"result_count": 0}})
+    config = write_config(tmp_path, [{"kind": "x", "mission": None, "handle": "UNISFA_1"}],
+                          x={"api_base": fake.base_url, "backfill": 5, "max_pages": 2})
+    runner = CliRunner()
+    env = {"X_BEARER_TOKEN": TOKEN}
+
+    def collect() -> str:
+        result = runner.invoke(cli, ["--config", str(config), "collect", "--no-render"], env=env)
+        assert result.exit_code == 0, result.output
+        return result.output
+
+    collect()
+    with sqlite3.connect(tmp_path / "archive.db") as db:  # the last run added 5: pages of 10
+        db.execute("UPDATE sources SET last_posts_added = 5")
+    assert "catching up" in collect()
+    x_status = runner.invoke(cli, ["--config", str(config), "x", "status"]).output
+    assert "catching up after a burst: posts before id 111" in x_status
+    assert "catching up" in runner.invoke(cli, ["--config", str(config), "status"]).output
+    rows = json.loads(runner.invoke(cli, ["--config", str(config), "x", "status", "--json"]).output)["sources"]
+    assert rows[0]["catching_up"] is True
+    collect()
+    gap = fake.seen(TIMELINE)[3].params
+    assert gap["since_id"] == "100" and gap["until_id"] == "111"
+    ids, cursor = stored(config)
+    assert sorted(int(i[2:]) for i in ids) == list(range(96, 131))  # no gap left
+    assert cursor == "130"
+    collect()
+    assert fake.seen(TIMELINE)[4].params["since_id"] == "130" and "until_id" not in fake.seen(TIMELINE)[4].params
+    assert json.loads(runner.invoke(cli, ["--config", str(config), "x", "status", "--json"]).output)[
+        "sources"][0]["catching_up"] is False
+
+
+@pytest.mark.parametrize("api_first", [True, False])
+def test_an_edited_post_read_through_the_api_and_a_bridge_is_one_post(
+    tmp_path: Path, shared: Path, api_first: bool
+) -> None:
+    """#14: the API names an edited post by its first version, a bridge links to the latest
+    (twarc-csv's real edit: 1576994746135764992 edited as 1576994789110992896)."""
+    from aggregator.models import RawItem
+    from aggregator.normalize import normalize
+    from aggregator.store import Store
+
+    page = twarc_page(shared, "edited_after")
+    tweet = page["data"][0]
+    first, latest = tweet["edit_history_tweet_ids"]
+    api = normalize(RawItem("x:wongmjane", "x", {"tweet": tweet, "includes": page.get("includes", {})}),
+                    collected_at=NOW)
+    link = f"https://x.com/wongmjane/status/{latest}"
+    bridged = normalize(RawItem("x:wongmjane", "feed", {"id": link, "link": link, "title": "hey :)",
+                                                       "summary": "hey :)"}), collected_at=NOW)
+    assert (api.id, bridged.id) == (f"x:{first}", f"x:{latest}")
+    with Store(tmp_path / "a.db") as store:
+        store.db.execute("INSERT INTO sources (id, kind, name) VALUES ('x:wongmjane', 'x', '@wongmjane')")
+        for post in ([api, bridged, api] if api_first else [bridged, api, bridged, api]):
+            store.save_posts([(post, [])])
+        rows = store.db.execute("SELECT id, kind FROM posts").fetchall()
+    assert len(rows) == 1 and rows[0][1] == "x"  # one post, the API's richer copy

@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 
 from aggregator.compliance import apply_flags
-from aggregator.errors import AuthError, BudgetExceeded, FetchError, RateLimited
+from aggregator.errors import AuthError, BudgetExceeded, FetchError, ParseError, RateLimited
 from aggregator.models import Availability, FetchResult, SourceSpec
 from aggregator.settings import Settings
 from aggregator.sources.x import XFetcher
@@ -431,3 +431,74 @@ def test_a_handle_marked_via_bridge_is_read_through_the_bridge_even_with_a_token
     assert fake.requests == []
     missing = fetch(store, Settings(x_api_base=fake.base_url), spec)[spec.id]
     assert not isinstance(missing, FetchResult) and "x.bridge_template" in str(missing)
+
+
+def test_a_body_that_is_not_json_is_a_parse_error_naming_the_source(shared: Path, store: Store, fake: FakeXApi) -> None:
+    """#14: an HTML error page in a 200 is reported as such, not as a network failure."""
+    _unisfa(fake, shared)
+    fake.add("/2/users/783214/tweets", None, raw=b"<html><body>Over capacity</body></html>",
+             content_type="text/html; charset=utf-8")
+    err = fetch(store, Settings(x_api_base=fake.base_url), x_spec("UNISFA_1"))["x:unisfa_1"]
+    assert isinstance(err, ParseError) and err.kind == "parse"
+    assert "x:unisfa_1" in str(err) and "not JSON" in str(err) and "text/html" in str(err)
+    assert err.fetch_s > 0  # the run log's duration includes the fetch
+
+
+def _synthetic_page(first: int, count: int, token: str | None) -> dict[str, Any]:
+    from tests.fake_x_api import own_tweet
+
+    data = [own_tweet(str(first - i), f"Patrol {i}", "783214", "2026-11-27T10:00:00.000Z") for i in range(count)]
+    meta: dict[str, Any] = {"result_count": count, "newest_id": data[0]["id"], "oldest_id": data[-1]["id"]}
+    if token:
+        meta["next_token"] = token
+    return {"data": data, "meta": meta}
+
+
+@pytest.mark.parametrize(("backfill", "sizes", "kept"), [(150, ["100", "50"], 150), (102, ["100", "5"], 102)])
+def test_a_backfill_over_100_reads_exactly_the_backfill(
+    shared: Path, store: Store, fake: FakeXApi, backfill: int, sizes: list[str], kept: int
+) -> None:
+    """#14: 150 is read as 100 + 50 (not 100 + 100); X's smallest page is 5."""
+    _unisfa(fake, shared)
+    fake.add("/2/users/783214/tweets", _synthetic_page(5000, 100, "next1"), headers=timeline_headers(shared))
+    fake.add("/2/users/783214/tweets", _synthetic_page(4900, int(sizes[1]), "next2"), headers=timeline_headers(shared))
+    result = fetch(store, Settings(x_api_base=fake.base_url, x_backfill=backfill), x_spec("UNISFA_1"))["x:unisfa_1"]
+    assert isinstance(result, FetchResult) and len(result.items) == kept
+    assert [r.params["max_results"] for r in fake.seen("/tweets")] == sizes
+    assert result.cursor == "5000"
+
+
+def test_a_wrong_token_stops_the_x_sources_after_the_first_401(shared: Path, store: Store, fake: FakeXApi) -> None:
+    specs = [x_spec(h) for h in ("UNISFA_1", "MONUSCO", "UNMISSmedia")]
+    store.sync_sources(specs)
+    for n, spec in enumerate(specs):
+        store.update_source(spec.id, {"x_user_id": str(100 + n)})
+        fake.add(f"/2/users/{100 + n}/tweets", UNAUTHORIZED, status=401)
+    out = fetch(store, Settings(x_api_base=fake.base_url), *specs)
+    assert all(isinstance(e, AuthError) for e in out.values())
+    assert len(fake.requests) == 1  # one 401, then nothing more is sent with that token
+    assert "X_BEARER_TOKEN" in str(out["x:monusco"])
+
+
+def test_offline_applies_to_x_and_the_token_is_never_sent(shared: Path, store: Store, fake: FakeXApi) -> None:
+    _unisfa(fake, shared)
+    settings = Settings(x_api_base=fake.base_url, offline=True, allowed_hosts=("feeds.example.org",))
+    err = fetch(store, settings, x_spec("UNISFA_1"))["x:unisfa_1"]
+    assert isinstance(err, FetchError) and "offline" in str(err) and "allowed_hosts" in str(err)
+    assert fake.requests == []
+    allowed = Settings(x_api_base=fake.base_url, offline=True, allowed_hosts=("127.0.0.1",))
+    fake.add("/2/users/783214/tweets", twarc_page(shared, "two_tweets"), headers=timeline_headers(shared))
+    assert isinstance(fetch(store, allowed, x_spec("UNISFA_1"))["x:unisfa_1"], FetchResult)
+
+
+def test_a_trickling_x_server_is_cut_off_at_the_sources_deadline(shared: Path, store: Store, fake: FakeXApi) -> None:
+    """#14: one byte every 10 ms (a 3 KB page: 30 s) never holds a source past http.deadline."""
+    import time
+
+    _unisfa(fake, shared)
+    fake.add("/2/users/783214/tweets", twarc_page(shared, "two_tweets"), headers=timeline_headers(shared), trickle_s=0.01)
+    settings = Settings(x_api_base=fake.base_url, http_deadline=2.0, http_read_timeout=5.0, x_max_retries=3)
+    started = time.monotonic()
+    err = fetch(store, settings, x_spec("UNISFA_1"), sleep=time.sleep)["x:unisfa_1"]
+    assert time.monotonic() - started < 4.0
+    assert isinstance(err, FetchError) and "http.deadline" in str(err)

@@ -62,7 +62,8 @@ def _summary(page: dict[str, Any], tagger: Any) -> list[dict[str, Any]]:
         posts.append({
             "id": post.id, "external_id": post.external_id, "url": post.url, "author": post.author,
             "handle": post.author_handle, "published": iso(post.published_at), "updated": iso(post.updated_at),
-            "language": post.language, "text": post.text, "html": post.html,
+            "language": post.language, "language_origin": post.language_origin,
+            "text": post.text, "html": post.html,
             "media": [[m.kind, m.url, m.alt] for m in post.media], "links": list(post.links),
             "hashtags": list(post.hashtags), "mentions": list(post.mentions),
             "flags": [f for f in ("retweet", "reply", "quote") if getattr(post, f"is_{f}")],

@@ -173,7 +173,9 @@ def _run_leased(
     run.pool = pool
     own = default_fetchers(app, [k for k in by_kind if not fetchers or k not in fetchers], pool)
     try:
-        for kind, jobs in by_kind.items():
+        # Feeds first: X accounts (read one after another, each within http.deadline) never
+        # hold up the feeds (#14).
+        for kind, jobs in sorted(by_kind.items(), key=lambda kv: kv[0] != "feed"):
             fetcher = (fetchers or {}).get(kind) or own.get(kind)
             if fetcher is not None:
                 run.consume(_batches(fetcher, jobs), should_stop)

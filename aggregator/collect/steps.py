@@ -167,6 +167,7 @@ class RunSteps:
 
     def handle(self, spec: SourceSpec, outcome: FetchResult | SourceError, started: float,
                prepared: Prepared | None = None) -> None:
+        started -= outcome.fetch_s  # the recorded duration includes the fetch
         try:
             if isinstance(outcome, SourceError):
                 report = self._failure(spec, outcome, started)
@@ -224,7 +225,7 @@ class RunSteps:
             return self._event(SourceReport(
                 spec.id, result.status, posts_added=added, posts_updated=updated,
                 next_due=_parse(written.get("due_at")), missions_changed=frozenset(changed),
-                error="; ".join(warnings) or None,
+                error="; ".join(warnings) or None, warnings=tuple(warnings),
             ), started)
 
         app.store.commit_source(spec.id, self.owner, list(tagged), state, event)

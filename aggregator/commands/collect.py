@@ -113,6 +113,11 @@ def collect_command(
     if earlier:
         click.echo(f"published what an earlier run stored: {'; '.join(earlier)}")
     click.echo(result.summary() + "".join(f"; {n}" for n in notes))
+    for report in result.reports:  # what succeeded with a note, or was asked to wait (#14)
+        for warning in report.warnings:
+            click.echo(f"  warning: {report.source_id}: {warning}")
+        if report.outcome == "rate_limited":
+            click.echo(f"  rate limited: {report.error}")
     for report in result.failed:
         click.echo(f"  failed: {report.error}", err=True)
 
@@ -166,6 +171,8 @@ def status_command(ctx: Context, as_json: bool) -> None:
                 "last_error_at", "consecutive_failures", "posts_added_total", "posts_stored",
                 "newest_post_at")
         out = [{k: r.get(k) for k in keys} for r in rows]
+        for item, row in zip(out, rows, strict=True):
+            item["warnings"] = (row.get("warnings") or "").splitlines()
         for item in out:
             if item["id"] in x_rows:
                 item["x"] = x_rows[item["id"]]
@@ -187,5 +194,10 @@ def status_command(ctx: Context, as_json: bool) -> None:
     for row in table:
         cells = [c.ljust(w) for c, w in zip(row[:-1], widths, strict=True)]
         click.echo("  ".join([*cells, row[-1]]).rstrip())
+    noted = [(str(r["name"]), w) for r in rows for w in (r.get("warnings") or "").splitlines()]
+    if noted:
+        click.echo("\nwarnings of the last successful run:")
+        for name, warning in noted:
+            click.echo(f"  {name}: {warning}")
     for line in x_lines:
         click.echo(line)

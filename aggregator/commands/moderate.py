@@ -2,7 +2,8 @@
 
     aggregator moderate POST_ID --hide --editor NAME --note "why"
     aggregator moderate --queue [--mission M] [--new]
-    aggregator editors add NAME [--password-stdin] | remove NAME | list
+    aggregator editors add NAME [--password-stdin] (--admin | --mission M ...)
+    aggregator editors set-role NAME (--admin | --mission M ...) | sign-out NAME | remove NAME | list
     aggregator audit [--post ID]
 """
 
@@ -121,30 +122,88 @@ def editors() -> None:
     """Manage editor accounts for the moderation page of `aggregator serve`."""
 
 
+def _role_missions(app: Any, admin: bool, missions: tuple[str, ...]) -> list[str] | None:
+    """--admin -> None (an admin); --mission M ... -> the checked acronyms."""
+    if admin == bool(missions):
+        raise UsageError(
+            "give a role: --admin, or --mission M (repeat it for several missions)",
+            hint="an admin acts on every post and manages accounts; an editor acts on the"
+            " posts of their missions only",
+        )
+    if admin:
+        return None
+    return [str(moderation.check_mission(app, m)) for m in missions]
+
+
+_ADMIN = click.option("--admin", is_flag=True, help="Acts on every post and manages accounts.")
+_MISSIONS = click.option(
+    "--mission", "missions", metavar="M", multiple=True,
+    help="An editor of mission M (repeat for several): acts only on those missions' posts.",
+)
+
+
 @editors.command("add")
 @click.argument("name")
 @click.option("--password-stdin", is_flag=True, help="Read the password from the first line of stdin.")
+@_ADMIN
+@_MISSIONS
 @pass_ctx
-def editors_add(ctx: Context, name: str, password_stdin: bool) -> None:
-    """Create an editor account (the password is prompted, or read from stdin)."""
-    if password_stdin:
-        password = sys.stdin.readline().rstrip("\r\n")
-    else:
-        try:
-            password = click.prompt(
-                f"Password for {name}", hide_input=True, confirmation_prompt=True, err=True
-            )
-        except click.exceptions.Abort:
-            if sys.stdin.isatty():
-                raise  # Ctrl-C or Ctrl-D at the prompt
-            raise UsageError(  # cron, a script, a container: nothing to prompt on
-                f"no terminal to ask for the password of {name!r}",
-                hint=f"pipe it in: printf '%s\\n' \"$PASSWORD\" | aggregator editors add {name}"
-                " --password-stdin",
-            ) from None
+def editors_add(
+    ctx: Context, name: str, password_stdin: bool, admin: bool, missions: tuple[str, ...]
+) -> None:
+    """Create an account: an admin (--admin) or an editor of missions (--mission M ...).
+
+    The password is prompted, or read from stdin with --password-stdin."""
     with make_app(ctx.config) as app:
-        app.store.add_editor(name, password)
-    click.echo(f"editor {name} added; the moderation page is at /moderation/ in `aggregator serve`")
+        chosen = _role_missions(app, admin, missions)
+        password = _password(name, password_stdin)
+        app.store.add_editor(name, password, missions=chosen)
+        role = app.store.role(name)
+    assert role is not None
+    click.echo(f"editor {name} added ({role.describe()});"
+               " the moderation desk is at /moderation/ in `aggregator serve`")
+
+
+def _password(name: str, from_stdin: bool) -> str:
+    """The first line of stdin, or asked twice on the terminal."""
+    if from_stdin:
+        return sys.stdin.readline().rstrip("\r\n")
+    try:
+        return str(click.prompt(
+            f"Password for {name}", hide_input=True, confirmation_prompt=True, err=True
+        ))
+    except click.exceptions.Abort:
+        if sys.stdin.isatty():
+            raise  # Ctrl-C or Ctrl-D at the prompt
+        raise UsageError(  # cron, a script, a container: nothing to prompt on
+            f"no terminal to ask for the password of {name!r}",
+            hint=f"pipe it in: printf '%s\\n' \"$PASSWORD\" | aggregator editors add {name}"
+            " --password-stdin",
+        ) from None
+
+
+@editors.command("set-role")
+@click.argument("name")
+@_ADMIN
+@_MISSIONS
+@pass_ctx
+def editors_set_role(ctx: Context, name: str, admin: bool, missions: tuple[str, ...]) -> None:
+    """Make an account an admin (--admin) or an editor of missions (--mission M ...)."""
+    with make_app(ctx.config) as app:
+        role = app.store.set_role(name, missions=_role_missions(app, admin, missions))
+    click.echo(f"editor {name} is now {role.describe()}")
+
+
+@editors.command("sign-out")
+@click.argument("name")
+@pass_ctx
+def editors_sign_out(ctx: Context, name: str) -> None:
+    """Sign an editor out everywhere (every browser; the account stays)."""
+    with make_app(ctx.config) as app:
+        if app.store.role(name) is None:
+            raise UsageError(f"no editor named {name!r}", hint="see `aggregator editors list`")
+        count = app.store.revoke_sessions(name)
+    click.echo(f"editor {name} signed out everywhere ({count} session{'s' if count != 1 else ''} ended)")
 
 
 @editors.command("remove")
@@ -164,17 +223,20 @@ def editors_remove(ctx: Context, name: str) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print the accounts as a JSON list.")
 @pass_ctx
 def editors_list(ctx: Context, as_json: bool) -> None:
-    """List editor accounts (name, created, state)."""
+    """List editor accounts (name, role, missions, created, state, last sign-in)."""
     with make_app(ctx.config) as app:
         rows = app.store.editors()
     if as_json:
         echo_json([{"name": r["name"], "created_at": r["created_at"],
                     "state": "removed" if r["disabled"] else "active",
-                    "removed_at": r["disabled_at"]} for r in rows])
+                    "removed_at": r["disabled_at"], "role": r["role"], "missions": r["missions"],
+                    "last_sign_in_at": r["last_sign_in_at"]} for r in rows])
         return
     for row in rows:
         state = f"removed {row['disabled_at']}" if row["disabled"] else "active"
-        click.echo(f"{row['name']}\t{row['created_at']}\t{state}")
+        role = "admin" if row["role"] == "admin" else "editor:" + ",".join(row["missions"])
+        last = row["last_sign_in_at"] or "never signed in"
+        click.echo(f"{row['name']}\t{role}\t{row['created_at']}\t{state}\t{last}")
     if not rows:
         click.echo("no editors: add one with `aggregator editors add NAME`", err=True)
 

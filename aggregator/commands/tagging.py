@@ -241,3 +241,29 @@ def _retag_json(result: RetagReport) -> dict[str, Any]:
         "missions_changed": sorted(result.missions_changed),
         "rendered": [str(p) for p in result.rendered],
     }
+
+
+# --- relang --------------------------------------------------------------------------------
+
+
+@cli.command("relang")
+@click.option("--dry-run", is_flag=True, help="Show what would change; write nothing.")
+@click.option("--batch-size", type=click.IntRange(1, 100_000), default=2000, show_default=True,
+              help="Posts per transaction.")
+@pass_ctx
+def relang_command(ctx: Context, dry_run: bool, batch_size: int) -> None:
+    """Give every archived post a language (entry, feed or detected) and record its origin."""
+    from aggregator.app import make_app
+    from aggregator.relang import relang
+
+    with make_app(ctx.config) as app, progress(app.store.count_posts(), "relang") as advance:
+        result = relang(app, dry_run=dry_run, batch_size=batch_size, progress=advance)
+    verb = "would change" if dry_run else "changed"
+    click.echo(f"{counted(result.posts, 'post')} read; {counted(result.posts_changed, 'language')}"
+               f" {verb}")
+    for (old, new, origin), n in sorted(result.changes.items(), key=lambda kv: -kv[1]):
+        click.echo(f"{old} -> {new} ({origin}): {counted(n, 'post')}")
+    for post_id, snippet, change in result.examples:
+        click.echo(f"  {post_id}: {snippet!r} ({change})")
+    if not dry_run and result.rendered:
+        click.echo(f"re-rendered {len(result.rendered)} file(s)")

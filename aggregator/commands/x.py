@@ -52,6 +52,9 @@ def x_status_rows(
             "spend_month_usd": round(spend(read, settings), 3),
             "state": row.get("state"),
             "last_error": row.get("last_error"),
+            "warnings": (row.get("warnings") or "").splitlines(),
+            "catching_up": bool(row.get("x_gap_until")),
+            "catching_up_before": row.get("x_gap_until"),
         })
     return rows
 
@@ -124,6 +127,9 @@ def x_status_lines(store: Store, settings: Settings, now: datetime, specs: Itera
     ]
     widths = [max(len(row[i]) for row in table) for i in range(len(header))]
     lines += ["  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip() for row in table]
+    lines += [f"  @{r['handle']}: catching up after a burst: posts before id {r['catching_up_before']}"
+              " are read over the next runs" for r in rows if r["catching_up"]]
+    lines += [f"  @{r['handle']}: {w}" for r in rows for w in r["warnings"]]
     return lines
 
 
@@ -174,7 +180,7 @@ def x_resolve_command(ctx: Context, handles: tuple[str, ...]) -> None:
     """Look up X handles' user ids now (all configured X handles by default) and keep them."""
     from aggregator.app import make_app
     from aggregator.compliance import apply_flags
-    from aggregator.errors import UsageError
+    from aggregator.errors import BudgetExceeded, UsageError
     from aggregator.sources.x import XFetcher
 
     specs = [s for s in ctx.config.all_sources() if s.kind == "x"]
@@ -188,7 +194,15 @@ def x_resolve_command(ctx: Context, handles: tuple[str, ...]) -> None:
     with make_app(ctx.config) as app:
         fetcher = XFetcher(ctx.config.settings, app.env, app.store)
         changed: set[str] = set()
+        settings = ctx.config.settings
         for spec in specs:
+            spent = spend(app.store.x_usage(app.now()), settings)
+            if spent + settings.x_price_per_user > settings.x_monthly_budget:
+                raise BudgetExceeded(
+                    f"x resolve: not looking up @{spec.handle}: this month's X spend is "
+                    f"${spent:.2f} of the ${settings.x_monthly_budget:.2f} budget and a user "
+                    f"lookup costs ${settings.x_price_per_user:.3f}",
+                    hint="raise x.monthly_budget in config.yaml, or wait for next month")
             user_id, warnings, flags = fetcher.resolve(spec)
             if user_id:
                 app.store.update_source(spec.id, {"x_user_id": user_id})

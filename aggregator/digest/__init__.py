@@ -51,6 +51,17 @@ LEASE = timedelta(minutes=15)
 MAX_TEMPORARY_FAILURES = 3
 
 
+@dataclass(frozen=True)
+class Watch:
+    """A saved search standing in for a list's missions (an alert, #18): which posts it
+    carries (``select(start, end)``), where its first window starts, and its query."""
+
+    query: str
+    since: datetime
+    select: Callable[[datetime, datetime], list[str]]
+    search_url: str = ""
+
+
 @dataclass
 class DigestResult:
     """What one digest run did (``status``: complete, open, empty, busy)."""
@@ -123,9 +134,12 @@ def due_digests(app: App, now: datetime) -> list[DigestResult]:
 # --- what ------------------------------------------------------------------------------
 
 
-def window_for(app: App, dl: DigestList, now: datetime) -> tuple[datetime, datetime]:
+def window_for(
+    app: App, dl: DigestList, now: datetime, watch: Watch | None = None
+) -> tuple[datetime, datetime]:
     last = parse_iso(app.store.last_sent_window_end(dl.name))
-    return (last or utc(now) - NEW_LIST_WINDOW), utc(now)
+    first = utc(watch.since) if watch is not None else utc(now) - NEW_LIST_WINDOW
+    return (last or first), utc(now)
 
 
 def window_post_ids(app: App, dl: DigestList, start: datetime, end: datetime) -> list[str]:
@@ -144,7 +158,8 @@ def message_id(dl: DigestList, email: str, start: datetime, end: datetime) -> st
 
 
 def render_posts(
-    app: App, dl: DigestList, post_ids: list[str], start: datetime, end: datetime
+    app: App, dl: DigestList, post_ids: list[str], start: datetime, end: datetime,
+    watch: Watch | None = None,
 ) -> Rendered:
     s = app.config.settings
     rows = app.store.digest_posts(post_ids, dl.missions)
@@ -152,6 +167,7 @@ def render_posts(
         dl, rows, missions=app.config.missions, base_url=s.base_url,
         site_title=site_title(s, dl.language),
         window_start=start, window_end=end,
+        query=watch.query if watch else None, search_url=watch.search_url if watch else "",
     )
 
 
@@ -223,7 +239,7 @@ def secret_for(app: App) -> bytes:
 
 
 def open_or_resume(
-    app: App, dl: DigestList, now: datetime
+    app: App, dl: DigestList, now: datetime, watch: Watch | None = None
 ) -> tuple[dict[str, Any] | None, DigestResult | None]:
     """The open run of the list, or a new one; a result instead when there is nothing to send."""
     store = app.store
@@ -232,10 +248,10 @@ def open_or_resume(
         return run, None
     if dl.seed_subscribers and not store.subscribers(dl.name, include_unsubscribed=True):
         store.add_subscribers(dl.name, dl.seed_subscribers, now)
-    start, end = window_for(app, dl, now)
+    start, end = window_for(app, dl, now, watch)
     if end <= start:
         return None, DigestResult(dl.name, "empty", window_start=start, window_end=end)
-    ids = window_post_ids(app, dl, start, end)
+    ids = watch.select(start, end) if watch is not None else window_post_ids(app, dl, start, end)
     if not ids and not dl.send_when_empty:
         run_id = store.start_digest_run(dl.name, start, end, ids, now, empty=True)
         return None, DigestResult(dl.name, "empty", run_id, start, end)
@@ -250,10 +266,13 @@ def send_digest(
     *,
     sender_factory: Callable[[], SmtpSender] | None = None,
     progress: Callable[[str, str], None] | None = None,
+    watch: Watch | None = None,
 ) -> DigestResult:
-    """Open (or resume) the list's digest and send it to every recipient not yet served."""
+    """Open (or resume) the list's digest and send it to every recipient not yet served.
+
+    With ``watch`` (an alert), the posts are the saved search's new matches instead."""
     key = secret_for(app)
-    run, early = open_or_resume(app, dl, now)
+    run, early = open_or_resume(app, dl, now, watch)
     if run is None:
         assert early is not None
         return early
@@ -271,7 +290,7 @@ def send_digest(
         result.status, result.error = "busy", "another process is sending this digest"
         return result
     try:
-        rendered = render_posts(app, dl, store.digest_run_post_ids(run_id), start, end)
+        rendered = render_posts(app, dl, store.digest_run_post_ids(run_id), start, end, watch)
         result.posts = rendered.posts
         composer = Composer(app, dl, rendered, key, start, end)
         _deliver(app, dl, run_id, composer, result, sender_factory, progress, owner)

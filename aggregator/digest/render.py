@@ -41,6 +41,10 @@ LABELS: dict[str, dict[str, str]] = {
         "why": "You receive this because {email} is subscribed to the “{title}” digest.",
         "unsubscribe": "Unsubscribe (one click)",
         "zone": "Times are in {zone} ({offset}).", "zone_utc": "Times are in UTC.",
+        "no_mission": "Not tagged with a mission",
+        "query": "Your saved search", "see_all": "See every result",
+        "why_alert": "You receive this because {email} asked for alerts on this search.",
+        "headline_alert": "{posts} matching your search since {since}",
     },
     "fr": {
         "subject": "{title} : {posts} ({date})",
@@ -56,6 +60,11 @@ LABELS: dict[str, dict[str, str]] = {
         "unsubscribe": "Se désabonner (en un clic)",
         "zone": "Les heures sont celles du fuseau {zone} ({offset}).",
         "zone_utc": "Les heures sont en UTC.",
+        "no_mission": "Sans mission",
+        "query": "Votre recherche enregistrée", "see_all": "Voir tous les résultats",
+        "why_alert": "Vous recevez ce message parce que {email} a demandé des alertes pour"
+        " cette recherche.",
+        "headline_alert": "{posts} pour votre recherche depuis le {since}",
     },
 }
 
@@ -155,7 +164,8 @@ def group_posts(
     for row in rows:
         by_mission.setdefault(str(row["mission"]), []).append(row)
     order = list(dl.missions) if dl.missions is not None else sorted(by_mission)
-    order.sort(key=lambda a: a in missions and missions[a].status == "closed")
+    # active missions, then closed ones, then posts tagged with none (alerts only)
+    order.sort(key=lambda a: (a == "", a in missions and missions[a].status == "closed"))
     t = LABELS[dl.language]
     groups = []
     for acronym in order:
@@ -167,10 +177,11 @@ def group_posts(
         slug = acronym.lower()
         groups.append({
             "acronym": acronym,
-            "name": name,
+            "name": name or t["no_mission"],
             "count_label": _count(t, "post", len(posts)),
-            "page_url": urljoin(base_url, f"{_prefix(dl.language)}missions/{slug}/"),
-            "widget_url": urljoin(base_url, f"widget/{slug}.html"),
+            "page_url": urljoin(base_url, f"{_prefix(dl.language)}missions/{slug}/")
+            if acronym else "",
+            "widget_url": urljoin(base_url, f"widget/{slug}.html") if acronym else "",
             "posts": [_post(r, dl, base_url) for r in posts],
         })
     return groups
@@ -185,7 +196,10 @@ def render_digest(
     site_title: str,
     window_start: datetime,
     window_end: datetime,
+    query: str | None = None,
+    search_url: str = "",
 ) -> Rendered:
+    """The digest of ``rows``; with ``query``, an alert for that saved search (#18)."""
     t = LABELS[dl.language]
     groups = group_posts(rows, dl, missions, base_url)
     n_posts = len({r["id"] for r in rows})
@@ -194,10 +208,11 @@ def render_digest(
     subject = (t["subject"] if n_posts else t["subject_empty"]).format(
         title=dl.title, posts=posts_label, date=date
     )
-    headline = t["headline"].format(
+    headline = t["headline_alert" if query is not None else "headline"].format(
         posts=posts_label, missions=_count(t, "mission", len(groups)),
         since=local_time(window_start, dl),
     )
+    why = t["why_alert" if query is not None else "why"]
     context = {
         "lang": dl.language,
         "subject": subject,
@@ -205,7 +220,9 @@ def render_digest(
         "headline": headline,
         "zone": zone_note(dl, window_end),
         "groups": groups,
-        "t": {**t, "why": t["why"].format(email=RECIPIENT, title=dl.title)},
+        "t": {**t, "why": why.format(email=RECIPIENT, title=dl.title)},
+        "query": query,
+        "search_url": search_url,
         "unsubscribe_url": UNSUBSCRIBE,
         "site_url": urljoin(base_url, _prefix(dl.language)),
         "site_title": site_title,

@@ -19,6 +19,7 @@ from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
 
 from aggregator.models import Media, Post, RawItem, parse_iso, raw_json
 from aggregator.normalize.html import html_to_text, sanitize_with_text
+from aggregator.normalize.language import resolve
 from aggregator.normalize.x import x_post_id, x_status_id
 
 _HTML_TYPES = ("text/html", "application/xhtml+xml", "html", "xhtml")
@@ -250,7 +251,8 @@ def normalize_feed_entry(item: RawItem, *, collected_at: datetime) -> Post:
     links = _unique(h for h in (html_lib.unescape(m) for m in _HREF.findall(html))
                     if _web_url(h))
     both = f"{title}\n{text}"
-    language = detail.get("language") or _detail_language(entry)
+    language = resolve(detail.get("language") or _detail_language(entry), item.feed_language,
+                       title, text)
     return Post(
         id=post_id(item.source_id, ext, link=url),
         source_id=item.source_id,
@@ -265,7 +267,9 @@ def normalize_feed_entry(item: RawItem, *, collected_at: datetime) -> Post:
         published_at=published,
         collected_at=collected_at,
         updated_at=updated,
-        language=str(language) if language else None,
+        language=language.code,
+        language_origin=language.origin,
+        language_confidence=language.confidence,
         media=media,
         links=links,
         hashtags=_unique(_HASHTAG.findall(both)) if "#" in both else (),

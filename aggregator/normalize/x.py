@@ -27,9 +27,9 @@ from typing import Any
 
 from aggregator.models import LONE_SURROGATE, Media, Post, RawItem, parse_iso, raw_json
 from aggregator.normalize.html import LINK_REL, sanitize_html
+from aggregator.normalize.language import resolve
 
 X_WEB = "https://x.com"
-_NO_LANGUAGE = {"und", "qst", "qme", "qam", "qht", "qct", "zxx", "art"}
 _MEDIA_KINDS = {"photo": "image", "video": "video", "animated_gif": "animated_gif"}
 _WEB_PATH = re.compile(r"^https?://([^/\s?#]+)(/[^\s]*)$")
 X_HOSTS = frozenset({"x.com", "www.x.com", "mobile.x.com", "twitter.com", "www.twitter.com",
@@ -265,7 +265,7 @@ def normalize_x(item: RawItem, *, collected_at: datetime) -> Post:
     edited = first != status_id
     first_version = tweets.get(first)
     published = parse_iso(first_version.get("created_at")) if edited and first_version else created
-    lang = str(shown.get("lang") or tweet.get("lang") or "") or None
+    language = resolve(shown.get("lang") or tweet.get("lang"), item.feed_language, "", plain)
     canonical = status_url(str(retweeted["id"])) if retweeted is not None else status_url(status_id)
     html = sanitize_html(html)
     digest = hashlib.sha256(
@@ -277,9 +277,12 @@ def normalize_x(item: RawItem, *, collected_at: datetime) -> Post:
         author_handle=handle, title=_title(plain), text=plain, html=html,
         published_at=published or created, collected_at=collected_at,
         updated_at=created if edited else None,
-        language=None if lang in _NO_LANGUAGE else lang, media=tuple(files),
+        language=language.code, language_origin=language.origin,
+        language_confidence=language.confidence, media=tuple(files),
         links=tuple(dict.fromkeys(links)), hashtags=tuple(dict.fromkeys(hashtags)),
         mentions=tuple(dict.fromkeys(mentions)), is_retweet="retweeted" in refs,
         is_reply="replied_to" in refs, is_quote="quoted" in refs, content_hash=digest,
         raw=raw_json(item.data), canonical_url=canonical,
+        aliases=tuple(x_post_id(str(h)) for h in tweet.get("edit_history_tweet_ids") or []
+                      if str(h) != first),
     )

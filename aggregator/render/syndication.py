@@ -8,12 +8,14 @@ per story, as on the pages (#19): the story's other sources are named under its 
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping, Sequence
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from feedgen.feed import FeedGenerator
 from markupsafe import escape
 
-from aggregator.models import Mission, parse_iso
+from aggregator.models import Mission, Tag, parse_iso
 from aggregator.render import cards
 from aggregator.render.i18n import mission_name
 
@@ -85,27 +87,31 @@ def build_feedgen(
     fg.updated(newest)
     fg.lastBuildDate(newest)
     for c in reversed(items):  # feedgen prepends: reverse to keep newest first
-        fe = fg.add_entry()
-        fe.id(entry_id(c.id))
-        fe.guid(entry_id(c.id), permalink=False)
-        fe.title(_title(c))
-        if c.url:
-            fe.link(href=c.url, rel="alternate")
-        fe.published(c.published)
-        fe.updated(_updated(c))
-        fe.author({"name": c.author or c.handle or "unknown"})
-        fe.content(_content_html(site, c), type="html")
-        fe.summary(c.text or _title(c))
-        for tag in c.tags:
-            fe.category(term=tag.mission)
+        _add_entry(fg, c, base)
     return fg
 
 
-def _content_html(site: Site, c: cards.Card) -> str:
+def _add_entry(fg: FeedGenerator, c: cards.Card, base_url: str) -> None:
+    fe = fg.add_entry()
+    fe.id(entry_id(c.id))
+    fe.guid(entry_id(c.id), permalink=False)
+    fe.title(_title(c))
+    if c.url:
+        fe.link(href=c.url, rel="alternate")
+    fe.published(c.published)
+    fe.updated(_updated(c))
+    fe.author({"name": c.author or c.handle or "unknown"})
+    fe.content(_content_html(base_url, c), type="html")
+    fe.summary(c.text or _title(c))
+    for tag in c.tags:
+        fe.category(term=tag.mission)
+
+
+def _content_html(base_url: str, c: cards.Card) -> str:
     parts = [f"<p>{c.body}</p>"] if c.text else []
     for m in c.media:
         if m.src:
-            parts.append(f'<p><img src="{site.base_url}{m.src}" alt="{escape(m.alt)}"></p>')
+            parts.append(f'<p><img src="{base_url}{m.src}" alt="{escape(m.alt)}"></p>')
         elif m.href:
             parts.append(f'<p><a href="{escape(m.href)}">{escape(m.alt or m.href)}</a></p>')
     return "".join(parts) + _also_html(c)
@@ -133,13 +139,18 @@ def json_feed(site: Site, mission: Mission | None, items: list[cards.Card]) -> d
         "feed_url": f"{base}feeds/{meta['slug']}.json",
         "description": meta["description"],
         "language": "en",
-        "items": [],
+        "items": _json_items(base, items),
     }
+    return out
+
+
+def _json_items(base: str, items: list[cards.Card]) -> list[dict[str, Any]]:
+    out: list[dict[str, Any]] = []
     for c in items:
         item: dict[str, Any] = {
             "id": entry_id(c.id),
             "title": _title(c),
-            "content_html": _content_html(site, c),
+            "content_html": _content_html(base, c),
             "content_text": c.text or _title(c),
             "date_published": c.iso,
             "date_modified": _updated(c).strftime("%Y-%m-%dT%H:%M:%SZ"),
@@ -153,8 +164,46 @@ def json_feed(site: Site, mission: Mission | None, items: list[cards.Card]) -> d
         image = next((m for m in c.media if m.src), None)
         if image:
             item["image"] = f"{base}{image.src}"
-        out["items"].append(item)
+        out.append(item)
     return out
+
+
+# --- a search as a feed (#18) -------------------------------------------------------------
+
+
+def _search_card(row: Mapping[str, Any]) -> cards.Card:
+    """A search result row (``Store.search``) as a card: media parsed, missions as tags."""
+    media = row.get("media")
+    data = dict(row, media=json.loads(media) if isinstance(media, str) else media or [],
+                tags=[Tag(m, "", "") for m in str(row.get("missions") or "").split()])
+    return cards.card(data)
+
+
+def search_feed(
+    rows: Sequence[Mapping[str, Any]], *, fmt: str, query: str, base_url: str, site_title: str,
+    self_url: str, page_url: str, now: datetime,
+) -> bytes:
+    """The newest matches of a search as Atom (``fmt="atom"``) or JSON Feed 1.1 (``json``):
+    a feed reader follows the search. Entry ids are the same as in the missions' feeds."""
+    items = [_search_card(r) for r in rows]
+    title = f"{site_title}: search “{query}”" if query.strip() else f"{site_title}: newest posts"
+    description = f"Newest posts matching “{query}” in the archive" if query.strip() else \
+        "Newest posts in the archive"
+    if fmt == "json":
+        doc = {"version": JSON_FEED_VERSION, "title": title, "home_page_url": page_url,
+               "feed_url": self_url, "description": description, "items": _json_items(base_url, items)}
+        return (json.dumps(doc, ensure_ascii=False, indent=1) + "\n").encode("utf-8")
+    fg = FeedGenerator()
+    fg.id(self_url)
+    fg.title(title)
+    fg.subtitle(description)
+    fg.link(href=self_url, rel="self")
+    fg.link(href=page_url, rel="alternate")
+    fg.generator("aggregator")
+    fg.updated(max((_updated(c) for c in items), default=now))
+    for c in reversed(items):
+        _add_entry(fg, c, base_url)
+    return bytes(fg.atom_str(pretty=True))
 
 
 def render_feeds(site: Site, mission: Mission | None) -> None:

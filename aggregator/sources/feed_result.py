@@ -120,8 +120,10 @@ def items_of(spec: SourceSpec, url: str, parsed: Mapping[str, Any]) -> tuple[Raw
     feed = parsed["feed"]
     link = feed.get("link") or url
     title = feed.get("title") or spec.name
+    language = feed.get("language") or spec.language
     return tuple(
-        RawItem(source_id=spec.id, kind="feed", data=e, feed_title=title, feed_link=link)
+        RawItem(source_id=spec.id, kind="feed", data=e, feed_title=title, feed_link=link,
+                feed_language=language)
         for e in parsed["entries"]
     )
 

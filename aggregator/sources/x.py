@@ -32,6 +32,7 @@ import tweepy
 from aggregator.errors import AuthError, FetchError, GoneError, ParseError, RateLimited, SourceError
 from aggregator.models import Availability, FetchResult, RawItem, SourceSpec, iso
 from aggregator.settings import Settings
+from aggregator.sources.http import check_allowed
 from aggregator.sources.x_budget import budget_error, page_size, spend, within_budget
 from aggregator.sources.x_payload import availability_of, flag_of, pick_includes, reset_at
 from aggregator.store import Store
@@ -76,19 +77,49 @@ def _guard_tweepy_log() -> None:
 
 
 class _Transport(requests.adapters.HTTPAdapter):
-    """Sends tweepy's requests to ``x.api_base`` (a loopback fake in tests), with timeouts."""
+    """Sends tweepy's requests to ``x.api_base`` (a loopback fake in tests), with timeouts,
+    and reads each body within what is left of the source's ``http.deadline``: a server that
+    trickles a byte a second is cut off there, not after one read timeout per byte."""
 
-    def __init__(self, base: str, timeout: tuple[float, float]) -> None:
+    def __init__(self, base: str, timeout: tuple[float, float], remaining: Callable[[], float]) -> None:
         super().__init__(max_retries=0)
         self.base = base.rstrip("/")
         self.timeout = timeout
+        self.remaining = remaining
 
     def send(self, request: requests.PreparedRequest, **kwargs: Any) -> requests.Response:  # type: ignore[override]
         url = request.url or ""
         if url.startswith(TWEEPY_HOST):
             request.url = self.base + url[len(TWEEPY_HOST):]
-        kwargs["timeout"] = kwargs.get("timeout") or self.timeout
-        return super().send(request, **kwargs)
+        left = self.remaining()
+        if left <= 0:
+            raise requests.Timeout("the source's http.deadline is spent")
+        kwargs["timeout"] = (min(self.timeout[0], left), min(self.timeout[1], left))
+        kwargs["stream"] = True
+        response = super().send(request, **kwargs)
+        chunks: list[bytes] = []
+
+        def piece() -> bytes:
+            try:
+                return bytes(response.raw.read1(65536, decode_content=True))
+            except TypeError:  # a stand-in body without decode_content (vcrpy's replays)
+                return bytes(response.raw.read1(65536))
+
+        try:
+            while chunk := piece():
+                chunks.append(chunk)
+                if self.remaining() <= 0:
+                    raise requests.Timeout("the body did not arrive within the source's http.deadline")
+        except requests.RequestException:
+            response.close()
+            raise
+        except Exception as exc:  # urllib3's read errors, as requests would wrap them
+            response.close()
+            if "Timeout" in type(exc).__name__:
+                raise requests.Timeout(str(exc)) from exc
+            raise requests.ConnectionError(str(exc)) from exc
+        response._content = b"".join(chunks)
+        return response
 
 
 LOOKUP_MAX = 100  # ids per GET /2/tweets
@@ -145,6 +176,7 @@ class XFetcher:
         self.sleep = sleep
         self.rand = rand
         self._client: tweepy.Client | None = None
+        self._until = float("inf")  # monotonic time by which the current source must be done
         _guard_tweepy_log()
 
     # --- entry point --------------------------------------------------------------------
@@ -159,6 +191,7 @@ class XFetcher:
         now = self.store.clock()
         spent = spend(self.store.x_usage(now), self.settings)
         allowed = within_budget(direct, spent, self.settings)
+        refused: AuthError | None = None  # X refused the token: the others are not called
         for spec, row in direct:
             if spec.via_bridge:
                 yield spec, SourceError(
@@ -170,11 +203,23 @@ class XFetcher:
             if spec.id not in allowed:
                 yield spec, budget_error(spec, row, spend(self.store.x_usage(now), self.settings), self.settings, now)
                 continue
+            if refused is not None:
+                yield spec, AuthError(
+                    f"{spec.id}: not called: X refused the token for {refused.source} in this run",
+                    source=spec.id, hint=refused.hint)
+                continue
+            started = time.monotonic()
+            self._until = started + self.settings.http_deadline
             try:
-                yield spec, self.fetch(spec, row)
+                result = self.fetch(spec, row)
             except SourceError as exc:
                 exc.source = exc.source or spec.id
+                exc.fetch_s = time.monotonic() - started
+                if isinstance(exc, AuthError) and self.token:
+                    refused = exc
                 yield spec, exc
+                continue
+            yield spec, replace(result, fetch_s=time.monotonic() - started)
 
     def _through_bridge(
         self, jobs: Sequence[tuple[SourceSpec, Mapping[str, Any]]]
@@ -198,6 +243,7 @@ class XFetcher:
         if not self.token:
             raise self._no_token(spec)
         run = _Run()
+        self._until = time.monotonic() + self.settings.http_deadline
         user_id = self._resolve(spec, run)
         return user_id or None, run.warnings, run.flags
 
@@ -214,6 +260,7 @@ class XFetcher:
             raise self._no_token(RECHECK)
         if not 0 < len(status_ids) <= LOOKUP_MAX:
             raise ValueError(f"between 1 and {LOOKUP_MAX} ids per lookup, not {len(status_ids)}")
+        self._until = time.monotonic() + self.settings.http_deadline
         page = self._call("tweets_lookup", RECHECK, lambda: self.client.get_tweets(
             list(status_ids), tweet_fields=LOOKUP_FIELDS,
         ))
@@ -245,9 +292,14 @@ class XFetcher:
         if not user_id:
             return self._result(spec, row, run, user_id=None)
         cursor = str(row.get("cursor") or "") or None
-        size = page_size(row, self.settings)
+        gap = (str(row.get("x_gap_since") or ""), str(row.get("x_gap_until") or ""))
+        if cursor and gap[0] and gap[1]:  # a burst larger than x.max_pages left older posts
+            return self._catch_up(spec, row, run, user_id, gap)
         token: str | None = None
         for number in range(1, self.settings.x_max_pages + 1):
+            # The first run reads the backfill exactly (X asks for 5 to 100 per page).
+            wanted = self.settings.x_backfill - len(run.tweets)
+            size = page_size(row, self.settings) if cursor else max(5, min(100, wanted))
             params: dict[str, Any] = {"max_results": size}
             if cursor:
                 params["since_id"] = cursor
@@ -266,12 +318,49 @@ class XFetcher:
             if not token or (not cursor and len(run.tweets) >= self.settings.x_backfill):
                 break
         else:
-            if token and cursor:
+            if token and cursor and run.tweets:  # the newest are read; the rest in later runs
+                oldest = str(min(int(t["id"]) for t in run.tweets))
                 run.warnings.append(
-                    f"more than {self.settings.x_max_pages} pages of new posts: older new posts were "
-                    "skipped (raise x.max_pages or poll more often)"
+                    f"more than {self.settings.x_max_pages} pages of new posts: catching up on the "
+                    f"older ones (before id {oldest}) in the next runs (x.max_pages)"
                 )
+                result = self._result(spec, row, run, user_id=user_id)
+                return replace(result, extra_state={**result.extra_state, "x_gap_since": cursor,
+                                                    "x_gap_until": oldest})
         return self._result(spec, row, run, user_id=user_id)
+
+    def _catch_up(self, spec: SourceSpec, row: Mapping[str, Any], run: _Run, user_id: str,
+                  gap: tuple[str, str]) -> FetchResult:
+        """Read the posts a burst left between ``since`` and ``until`` (exclusive), older
+        pages first from where the last run stopped; new posts wait until the gap is closed."""
+        since, until = gap
+        token: str | None = None
+        retry_after: datetime | None = None
+        for _number in range(1, self.settings.x_max_pages + 1):
+            params: dict[str, Any] = {"max_results": 100, "since_id": since, "until_id": until}
+            if token:
+                params["pagination_token"] = token
+            try:
+                page = self._call("users_tweets", spec, self._timeline(user_id, params))
+            except RateLimited as exc:
+                if not run.tweets:
+                    raise
+                retry_after, token = exc.reset_at, token or "rate limited"
+                break
+            self._take(spec, page, run, user_id)
+            token = (page.body.get("meta") or {}).get("next_token")
+            if not token:
+                break
+        result = self._result(spec, row, run, user_id=user_id, advance=False)
+        gap_state: dict[str, Any] = {"x_gap_since": None, "x_gap_until": None}  # caught up
+        notes = result.warnings
+        if token:
+            until = str(min([int(t["id"]) for t in run.tweets] + [int(until)]))
+            gap_state = {"x_gap_since": since, "x_gap_until": until}
+            notes = (*notes, f"catching up: {len(run.tweets)} older posts read this run, more before"
+                             f" id {until} in the next runs")
+        return replace(result, warnings=notes, retry_after=retry_after,
+                       extra_state={**result.extra_state, **gap_state})
 
     def _no_token(self, spec: SourceSpec) -> AuthError:
         return AuthError(
@@ -365,8 +454,11 @@ class XFetcher:
         advance: bool = True,
     ) -> FetchResult:
         tweets = sorted({str(t["id"]): t for t in run.tweets}.values(), key=lambda t: int(t["id"]))
+        if not row.get("cursor") and len(tweets) > self.settings.x_backfill > 0:
+            tweets = tweets[-self.settings.x_backfill:]  # the newest: a last page holds 5 at least
         items = tuple(
-            RawItem(source_id=spec.id, kind="x", data={"tweet": t, "includes": pick_includes(t, run.includes)})
+            RawItem(source_id=spec.id, kind="x", data={"tweet": t, "includes": pick_includes(t, run.includes)},
+                    feed_language=spec.language)
             for t in tweets
         )
         old = str(row.get("cursor") or "") or None
@@ -389,7 +481,8 @@ class XFetcher:
         if self._client is None:
             client = tweepy.Client(self.token, return_type=requests.Response, wait_on_rate_limit=False)
             timeout = (self.settings.http_connect_timeout, self.settings.http_read_timeout)
-            client.session.mount(TWEEPY_HOST, _Transport(self.settings.x_api_base, timeout))
+            client.session.mount(TWEEPY_HOST, _Transport(
+                self.settings.x_api_base, timeout, lambda: self._until - time.monotonic()))
             client.user_agent = f"{self.settings.http_user_agent} {client.user_agent}"
             self._client = client
         return self._client
@@ -400,6 +493,7 @@ class XFetcher:
     def _call(self, endpoint: str, spec: SourceSpec, call: Callable[[], Any]) -> _Page:
         """One API call: pauses honoured, 5xx/connection errors retried, errors wrapped."""
         scope = self.scope(endpoint)
+        check_allowed(self.settings.x_api_base, self.settings, spec.id)  # `offline`: before any token
         now = self.store.clock()
         paused = self.store.x_paused_until(scope, now)
         if paused is not None:
@@ -412,7 +506,7 @@ class XFetcher:
         while True:
             try:
                 response = call()
-                page = _Page(body=response.json(), headers=response.headers)
+                page = _Page(body=_json_body(response, spec), headers=response.headers)
             except tweepy.TooManyRequests as exc:
                 raise self._rate_limited(exc, scope, spec) from exc
             except (tweepy.Unauthorized, tweepy.Forbidden) as exc:
@@ -425,13 +519,21 @@ class XFetcher:
                 raise GoneError(f"{spec.id}: X answered 404 for {endpoint}", source=spec.id, http_status=404) from exc
             except (tweepy.TwitterServerError, requests.ConnectionError, requests.Timeout) as exc:
                 attempt += 1
+                delay = min(30.0, 2.0 ** (attempt - 1)) * (0.5 + self.rand())
+                if self._until - time.monotonic() <= delay:
+                    raise FetchError(
+                        f"{spec.id}: X did not answer within http.deadline "
+                        f"({self.settings.http_deadline:g} s, {attempt} attempt(s)): {_short(exc)}",
+                        source=spec.id, hint="X or the network is too slow; the source is retried"
+                        " later. Raise http.deadline in config.yaml if this is normal here",
+                    ) from exc
                 if attempt > self.settings.x_max_retries:
                     raise FetchError(
                         f"{spec.id}: X unavailable after {attempt} attempts: {_short(exc)}",
                         source=spec.id, hint="X or the network failed; the source is retried later",
                         http_status=getattr(getattr(exc, "response", None), "status_code", None),
                     ) from exc
-                self.sleep(min(30.0, 2.0 ** (attempt - 1)) * (0.5 + self.rand()))
+                self.sleep(delay)
                 continue
             except tweepy.HTTPException as exc:
                 raise FetchError(
@@ -440,8 +542,6 @@ class XFetcher:
                 ) from exc
             except (requests.RequestException, tweepy.TweepyException) as exc:
                 raise FetchError(f"{spec.id}: X request failed: {_short(exc)}", source=spec.id) from exc
-            except ValueError as exc:
-                raise ParseError(f"{spec.id}: X sent a body that is not JSON", source=spec.id) from exc
             self._maybe_pause(page.headers, scope, now)
             return page
 
@@ -461,6 +561,23 @@ class XFetcher:
             reset = reset_at(headers)
             if reset is not None and reset > now:
                 self.store.set_x_pause(scope, reset, "x-rate-limit-remaining: 0", now)
+
+
+def _json_body(response: requests.Response, spec: SourceSpec) -> dict[str, Any]:
+    """The response's JSON object, or a ``ParseError`` that names the source and what came."""
+    try:
+        body = response.json()
+    except ValueError as exc:  # requests' JSONDecodeError is a RequestException too: first
+        kind = response.headers.get("content-type") or "no Content-Type"
+        raise ParseError(
+            f"{spec.id}: X answered HTTP {response.status_code} with a body that is not JSON"
+            f" ({kind}): {response.text[:60]!r}", source=spec.id, http_status=response.status_code,
+            hint="X, or a proxy in between, sent an error page; the source is retried later",
+        ) from exc
+    if not isinstance(body, dict):
+        raise ParseError(f"{spec.id}: X answered with JSON that is not an object", source=spec.id,
+                         hint="the source is retried later", http_status=response.status_code)
+    return body
 
 
 def _short(exc: BaseException) -> str:

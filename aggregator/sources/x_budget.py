@@ -19,6 +19,8 @@ from aggregator.settings import Settings
 
 def page_size(row: Mapping[str, Any], settings: Settings) -> int:
     """``max_results`` sized to what is expected: the backfill first, then twice the last yield."""
+    if row.get("x_gap_until"):
+        return 100  # catching up after a burst: full pages
     if not row.get("cursor"):
         wanted = settings.x_backfill
     else:

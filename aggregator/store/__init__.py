@@ -17,6 +17,7 @@ from sqlite_utils import Database
 
 from aggregator.errors import ArchiveAccessError, StoreError
 from aggregator.store import faults
+from aggregator.store.alerts import AlertsMixin
 from aggregator.store.archive import ArchiveMixin
 from aggregator.store.availability import AvailabilityMixin
 from aggregator.store.digest import DigestMixin
@@ -28,8 +29,9 @@ from aggregator.store.render import RenderMixin
 from aggregator.store.schema import MIGRATIONS
 from aggregator.store.search import SearchMixin
 from aggregator.store.service import ServiceMixin
+from aggregator.store.signin import SigninMixin
 from aggregator.store.sources import SourcesMixin
-from aggregator.store.tags import TagsMixin
+from aggregator.store.tags import LanguagesMixin, TagsMixin
 from aggregator.store.trends import TrendsMixin
 from aggregator.store.xusage import XUsageMixin
 
@@ -43,7 +45,7 @@ def system_clock() -> datetime:
     return datetime.now(UTC)
 
 
-class Store(PostsMixin, SourcesMixin, RenderMixin, ModerationMixin, EditorsMixin, ServiceMixin, SearchMixin, ArchiveMixin, XUsageMixin, AvailabilityMixin, TagsMixin, DigestMixin, TrendsMixin):
+class Store(PostsMixin, SourcesMixin, RenderMixin, ModerationMixin, EditorsMixin, SigninMixin, ServiceMixin, SearchMixin, ArchiveMixin, XUsageMixin, AvailabilityMixin, TagsMixin, DigestMixin, TrendsMixin, LanguagesMixin, AlertsMixin):
     def __init__(
         self,
         path: str | Path,

@@ -233,12 +233,14 @@ class DigestMixin:
             chunk = list(post_ids[i : i + 500])
             params: list[Any] = list(chunk)
             mission_filter = ""
+            join = "LEFT JOIN"  # every mission: an alert's posts may have none ('')
             if missions is not None:
                 mission_filter = f"AND t.mission IN ({','.join('?' * len(missions))})"
                 params.extend(missions)
+                join = "JOIN"
             rows = self.db.execute(
-                f"""SELECT p.*, t.mission AS mission FROM posts p
-                    JOIN post_tags t ON t.post_id = p.id
+                f"""SELECT p.*, COALESCE(t.mission, '') AS mission FROM posts p
+                    {join} post_tags t ON t.post_id = p.id
                     LEFT JOIN moderation m ON m.post_id = p.id
                     WHERE p.id IN ({','.join('?' * len(chunk))}) AND {VISIBLE} {mission_filter}""",
                 params,

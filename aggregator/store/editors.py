@@ -1,68 +1,26 @@
-"""Editor accounts, server-side sign-in sessions and failed sign-in tracking.
+"""Editor accounts and their roles (issue 17); sessions and sign-in throttling are in
+``store/signin.py``.
 
-Passwords are hashed with ``hashlib.scrypt`` (stdlib; memory-hard) and a random salt per
-account. A session cookie carries a random token; the table keeps only its SHA-256, the
-editor, a per-session CSRF token and an expiry. Signing out revokes the row, so a replayed
-cookie is refused even before it expires.
+An account is an ``admin`` (acts on every post, manages accounts) or an ``editor`` of one or
+more missions (``editor_missions``). Passwords are Argon2id hashes (``store/passwords.py``);
+a scrypt hash from an earlier release is replaced at the account's next successful sign-in.
 """
 
 from __future__ import annotations
 
-import base64
-import hashlib
-import hmac
-import secrets
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from aggregator.errors import UsageError
-from aggregator.models import iso, parse_iso
+from aggregator.models import iso
+from aggregator.store.passwords import dummy_hash, hash_password, needs_rehash, verify_password
 
 if TYPE_CHECKING:
     from sqlite_utils import Database
 
-SCRYPT_N, SCRYPT_R, SCRYPT_P = 2**14, 8, 1
 MIN_PASSWORD_LENGTH = 10
-_DUMMY_HASH: str | None = None
-
-
-def hash_password(password: str) -> str:
-    """``scrypt$n$r$p$salt$hash`` (salt and hash base64) for ``password``."""
-    salt = secrets.token_bytes(16)
-    digest = hashlib.scrypt(
-        password.encode("utf-8"), salt=salt, n=SCRYPT_N, r=SCRYPT_R, p=SCRYPT_P, dklen=32
-    )
-    b64 = base64.b64encode
-    return f"scrypt${SCRYPT_N}${SCRYPT_R}${SCRYPT_P}${b64(salt).decode()}${b64(digest).decode()}"
-
-
-def verify_password(password: str, stored: str) -> bool:
-    """Check ``password`` against a :func:`hash_password` value, in constant time."""
-    try:
-        scheme, n, r, p, salt, digest = stored.split("$")
-        if scheme != "scrypt":
-            return False
-        expected = base64.b64decode(digest)
-        got = hashlib.scrypt(
-            password.encode("utf-8"), salt=base64.b64decode(salt),
-            n=int(n), r=int(r), p=int(p), dklen=len(expected),
-        )
-    except (ValueError, TypeError):
-        return False
-    return hmac.compare_digest(got, expected)
-
-
-def _dummy_hash() -> str:
-    global _DUMMY_HASH  # one lazily computed constant, so unknown names cost as much as known
-    if _DUMMY_HASH is None:
-        _DUMMY_HASH = hash_password(secrets.token_urlsafe(16))
-    return _DUMMY_HASH
-
-
-def _token_hash(token: str) -> str:
-    return hashlib.sha256(token.encode("utf-8")).hexdigest()
 
 
 def check_editor_name(name: str) -> str:
@@ -76,13 +34,15 @@ def check_editor_name(name: str) -> str:
 
 
 @dataclass(frozen=True)
-class Session:
-    """A signed-in editor: the cookie token (only at creation) and the CSRF token."""
+class Role:
+    """What an account may act on: everything (admin) or the posts of some missions."""
 
-    editor: str
-    csrf_token: str
-    expires_at: datetime
-    token: str = ""
+    name: str
+    admin: bool
+    missions: frozenset[str] = frozenset()
+
+    def describe(self) -> str:
+        return "admin" if self.admin else "editor of " + ", ".join(sorted(self.missions))
 
 
 class EditorsMixin:
@@ -94,8 +54,12 @@ class EditorsMixin:
 
     # --- accounts ------------------------------------------------------------------
 
-    def add_editor(self, name: str, password: str) -> None:
-        """Create an account, or re-enable a removed one with a new password."""
+    def add_editor(
+        self, name: str, password: str, *, missions: Collection[str] | None = None
+    ) -> None:
+        """Create an account, or re-enable a removed one with a new password.
+
+        ``missions=None`` makes an admin; a list of acronyms makes an editor of those."""
         name = check_editor_name(name)
         if len(password) < MIN_PASSWORD_LENGTH:
             raise UsageError(
@@ -114,7 +78,47 @@ class EditorsMixin:
         }
         with self.db.atomic():
             self.db.table("editors").upsert(values, pk="name")
-            self._audit_editor(name, "editor_add")
+            self._write_role(name, missions)
+            self._audit_editor(name, "editor_add", detail=self.role(name))
+
+    def set_role(self, name: str, *, missions: Collection[str] | None, by: str = "(command line)") -> Role:
+        """Make ``name`` an admin (``missions=None``) or an editor of ``missions``."""
+        if self.role(name) is None:
+            raise UsageError(f"no editor named {name!r}", hint="see `aggregator editors list`")
+        with self.db.atomic():
+            self._write_role(name, missions)
+            role = self.role(name)
+            self._audit_editor(name, "editor_role", by=by, detail=role)
+        assert role is not None
+        return role
+
+    def _write_role(self, name: str, missions: Collection[str] | None) -> None:
+        if missions is not None and not missions:
+            raise UsageError(
+                f"editor {name!r} needs a role",
+                hint="pass --admin, or --mission M (once per mission) for an editor of missions",
+            )
+        self.db.execute(
+            "UPDATE editors SET role = ? WHERE name = ?",
+            ["admin" if missions is None else "editor", name],
+        )
+        self.db.execute("DELETE FROM editor_missions WHERE editor = ?", [name])
+        for mission in sorted({m.upper() for m in missions or ()}):
+            self.db.execute(
+                "INSERT INTO editor_missions (editor, mission) VALUES (?, ?)", [name, mission]
+            )
+
+    def role(self, name: str) -> Role | None:
+        """The active account's role, or None (no such account, or removed)."""
+        row = self.db.execute(
+            "SELECT role FROM editors WHERE name = ? AND disabled = 0", [name]
+        ).fetchone()
+        if row is None:
+            return None
+        missions = self.db.execute(
+            "SELECT mission FROM editor_missions WHERE editor = ?", [name]
+        ).fetchall()
+        return Role(name, row[0] == "admin", frozenset(m[0] for m in missions))
 
     def remove_editor(self, name: str) -> None:
         """Disable an account (kept for the audit log) and revoke its sessions."""
@@ -132,101 +136,47 @@ class EditorsMixin:
             )
             self._audit_editor(name, "editor_remove")
 
-    def _audit_editor(self, name: str, action: str, *, by: str = "(command line)") -> None:
+    def _audit_editor(
+        self, name: str, action: str, *, by: str = "(command line)", detail: Role | None = None
+    ) -> None:
+        note = f"{name}: {detail.describe()}" if detail else name
         self.db.execute(
             "INSERT INTO audit_log (at, editor, action, note) VALUES (?, ?, ?, ?)",
-            [iso(self._now()), by, action, name],
+            [iso(self._now()), by, action, note],
         )
 
     def editors(self) -> list[dict[str, Any]]:
-        return list(
-            self.db.query("SELECT name, created_at, disabled, disabled_at FROM editors ORDER BY name")
+        rows = list(
+            self.db.query(
+                "SELECT name, created_at, disabled, disabled_at, role, last_sign_in_at"
+                " FROM editors ORDER BY name"
+            )
         )
+        for row in rows:
+            row["missions"] = [
+                r[0] for r in self.db.execute(
+                    "SELECT mission FROM editor_missions WHERE editor = ? ORDER BY mission",
+                    [row["name"]],
+                ).fetchall()
+            ]
+        return rows
 
     def has_editors(self) -> bool:
         return self.db.execute("SELECT 1 FROM editors WHERE disabled = 0 LIMIT 1").fetchone() is not None
 
     def check_password(self, name: str, password: str) -> bool:
+        """True when ``password`` is the active account's; an old hash is upgraded then."""
         row = self.db.execute(
             "SELECT password_hash FROM editors WHERE name = ? AND disabled = 0", [name]
         ).fetchone()
-        ok = verify_password(password, row[0] if row else _dummy_hash())
-        return ok and row is not None
+        ok = verify_password(password, row[0] if row else dummy_hash())
+        if not (ok and row is not None):
+            return False
+        if needs_rehash(row[0]):
+            with self.db.atomic():
+                self.db.execute(
+                    "UPDATE editors SET password_hash = ? WHERE name = ? AND password_hash = ?",
+                    [hash_password(password), name, row[0]],
+                )
+        return True
 
-    # --- failed sign-ins -----------------------------------------------------------
-
-    def recent_failures(self, name: str, address: str, *, window_seconds: int = 60) -> int:
-        """Failed sign-ins in the last ``window_seconds`` for this name or this address."""
-        since = iso(self._now() - timedelta(seconds=window_seconds))
-        row = self.db.execute(
-            "SELECT COUNT(*) FROM signin_failures WHERE at > ? AND (name = ? OR address = ?)",
-            [since, name, address],
-        ).fetchone()
-        return int(row[0])
-
-    def record_failure(self, name: str, address: str) -> None:
-        now = self._now()
-        with self.db.atomic():
-            self.db.execute(
-                "INSERT INTO signin_failures (at, name, address) VALUES (?, ?, ?)",
-                [iso(now), name[:200], address],
-            )
-            self.db.execute(
-                "DELETE FROM signin_failures WHERE at < ?", [iso(now - timedelta(days=1))]
-            )
-
-    # --- sessions ------------------------------------------------------------------
-
-    def create_session(self, editor: str, *, hours: float, address: str = "") -> Session:
-        token = secrets.token_urlsafe(32)
-        now = self._now()
-        session = Session(
-            editor=editor, csrf_token=secrets.token_urlsafe(32),
-            expires_at=now + timedelta(hours=hours), token=token,
-        )
-        with self.db.atomic():
-            self.db.table("editor_sessions").insert(
-                {
-                    "token_hash": _token_hash(token), "editor": editor,
-                    "csrf_token": session.csrf_token, "created_at": iso(now),
-                    "expires_at": iso(session.expires_at), "revoked_at": None,
-                    "address": address,
-                }
-            )
-            self._audit_editor(f"from {address or 'unknown address'}", "sign_in", by=editor)
-            self.db.execute(
-                "DELETE FROM editor_sessions WHERE expires_at < ?",
-                [iso(now - timedelta(days=30))],
-            )
-        return session
-
-    def session(self, token: str) -> Session | None:
-        """The live session for a cookie token: not revoked, not expired, editor enabled."""
-        if not token:
-            return None
-        row = self.db.execute(
-            """SELECT s.editor, s.csrf_token, s.expires_at FROM editor_sessions s
-               JOIN editors e ON e.name = s.editor
-               WHERE s.token_hash = ? AND s.revoked_at IS NULL AND e.disabled = 0""",
-            [_token_hash(token)],
-        ).fetchone()
-        if row is None:
-            return None
-        expires = parse_iso(row[2])
-        if expires is None or expires <= self._now():
-            return None
-        return Session(editor=row[0], csrf_token=row[1], expires_at=expires)
-
-    def revoke_session(self, token: str) -> None:
-        with self.db.atomic():
-            row = self.db.execute(
-                "SELECT editor FROM editor_sessions WHERE token_hash = ? AND revoked_at IS NULL",
-                [_token_hash(token)],
-            ).fetchone()
-            if row is None:
-                return
-            self.db.execute(
-                "UPDATE editor_sessions SET revoked_at = ? WHERE token_hash = ?",
-                [iso(self._now()), _token_hash(token)],
-            )
-            self._audit_editor("", "sign_out", by=row[0])

@@ -69,6 +69,22 @@ class ModerationMixin:
             )
             return before | self._post_missions(post_id)
 
+    def post_missions(self, post_id: str) -> set[str]:
+        """The missions a post is under now (UsageError when there is no such post)."""
+        return self._post_missions(post_id)
+
+    def audit_refusal(
+        self, editor: str, action: str, post_id: str, mission: str | None, reason: str, note: str
+    ) -> None:
+        """Record an action an editor was refused (nothing else changes)."""
+        with self.db.atomic():
+            self.db.execute(
+                "INSERT INTO audit_log (at, editor, action, post_id, mission, note)"
+                " VALUES (?, ?, ?, ?, ?, ?)",
+                [iso(self.clock()), editor, f"refused_{action}", post_id, mission,
+                 reason + (f" (note: {note})" if note.strip() else "")],
+            )
+
     def _post_missions(self, post_id: str) -> set[str]:
         if self.db.execute("SELECT 1 FROM posts WHERE id = ?", [post_id]).fetchone() is None:
             raise UsageError(
@@ -140,6 +156,31 @@ class ModerationMixin:
             row["decisions"] = self.tag_decisions(row["id"])
         return rows
 
+    def moderation_details(self, post_ids: list[str]) -> dict[str, dict[str, Any]]:
+        """Per post: who hid or pinned it and why, whether an editor acted on it, and the
+        missions editors removed (for the desk's rows)."""
+        out: dict[str, dict[str, Any]] = {
+            pid: {"reviewed": False, "decisions": [], "hidden_by": None, "hidden_note": None,
+                  "pinned_by": None, "pinned_note": None} for pid in post_ids}
+        for i in range(0, len(post_ids), 500):
+            chunk = post_ids[i : i + 500]
+            marks = ",".join("?" * len(chunk))
+            for row in self.db.query(
+                f"SELECT post_id, hidden_by, hidden_note, pinned_by, pinned_note FROM moderation"
+                f" WHERE post_id IN ({marks})", chunk,
+            ):
+                out[row.pop("post_id")].update(row)
+            for (pid,) in self.db.execute(
+                f"SELECT DISTINCT post_id FROM audit_log WHERE post_id IN ({marks})", chunk
+            ).fetchall():
+                out[pid]["reviewed"] = True
+            for row in self.db.query(
+                f"SELECT post_id, mission, action, editor, note FROM tag_decisions"
+                f" WHERE post_id IN ({marks}) ORDER BY mission", chunk,
+            ):
+                out[row.pop("post_id")]["decisions"].append(row)
+        return out
+
     def tag_decisions(self, post_id: str) -> list[dict[str, Any]]:
         return list(
             self.db.query(
@@ -154,16 +195,30 @@ class ModerationMixin:
         rows = list(self.db.query("SELECT * FROM moderation WHERE post_id = ?", [post_id]))
         return rows[0] if rows else {}
 
+    def desk_version(self) -> tuple[int, int]:
+        """(newest post rowid, newest audit entry id): changes when either table grows."""
+        row = self.db.execute(
+            "SELECT (SELECT COALESCE(MAX(rowid), 0) FROM posts),"
+            " (SELECT COALESCE(MAX(id), 0) FROM audit_log)"
+        ).fetchone()
+        return int(row[0]), int(row[1])
+
     def unreviewed_counts(self) -> dict[str, int]:
-        """Per mission: posts no editor has acted on yet."""
-        return {
-            r[0]: r[1]
-            for r in self.db.execute(
-                """SELECT t.mission, COUNT(*) FROM post_tags t
-                   WHERE NOT EXISTS (SELECT 1 FROM audit_log a WHERE a.post_id = t.post_id)
-                   GROUP BY t.mission"""
-            ).fetchall()
-        }
+        """Per mission: posts no editor has acted on yet.
+
+        All posts per mission (read off the ``post_tags_mission_sort`` index) minus the few
+        that appear in the audit log: a scan of the small table, not an anti-join per post
+        (665 ms -> ~25 ms with 100,000 posts, benchmarks/desk.py)."""
+        total = dict(self.db.execute(
+            "SELECT mission, COUNT(*) FROM post_tags INDEXED BY post_tags_mission_sort GROUP BY mission"
+        ).fetchall())
+        reviewed = dict(self.db.execute(
+            """SELECT t.mission, COUNT(*) FROM post_tags t
+               WHERE t.post_id IN (SELECT post_id FROM audit_log WHERE post_id IS NOT NULL)
+               GROUP BY t.mission"""
+        ).fetchall())
+        counts = {m: n - reviewed.get(m, 0) for m, n in total.items()}
+        return {m: n for m, n in counts.items() if n > 0}
 
     def audit_log(self, post_id: str | None = None, *, limit: int = 200) -> list[dict[str, Any]]:
         """Editor actions, newest first (one post's, or all)."""
@@ -176,3 +231,36 @@ class ModerationMixin:
                 [*params, limit],
             )
         )
+
+    def audit_entries(
+        self, *, editor: str = "", action: str = "", post_id: str = "", mission: str = "",
+        since: str = "", until: str = "", before_id: int | None = None, limit: int = 100,
+    ) -> list[dict[str, Any]]:
+        """The audit log filtered (every filter optional), newest first; ``before_id`` pages."""
+        where: list[str] = []
+        params: list[Any] = []
+        for column, value in (("editor", editor), ("post_id", post_id), ("mission", mission.upper())):
+            if value:
+                where.append(f"{column} = ?")
+                params.append(value)
+        if action:
+            where.append("(action = ? OR action = 'refused_' || ?)")
+            params += [action, action]
+        if since:
+            where.append("at >= ?")
+            params.append(since)
+        if until:
+            where.append("at < ?")
+            params.append(until)
+        if before_id is not None:
+            where.append("id < ?")
+            params.append(before_id)
+        sql = (
+            "SELECT id, at, editor, action, post_id, mission, note FROM audit_log"
+            f" {'WHERE ' + ' AND '.join(where) if where else ''} ORDER BY id DESC LIMIT ?"
+        )
+        return list(self.db.query(sql, [*params, limit]))
+
+    def audit_actions(self) -> list[str]:
+        """Every action name the log holds (for the audit page's menu)."""
+        return [r[0] for r in self.db.execute("SELECT DISTINCT action FROM audit_log ORDER BY action")]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Mapping, Sequence
 from contextlib import nullcontext
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -55,6 +55,8 @@ def post_row(post: Post) -> dict[str, Any]:
         "text": post.text,
         "html": post.html,
         "language": post.language,
+        "language_origin": post.language_origin,
+        "language_confidence": post.language_confidence,
         "published_at": iso(post.published_at),
         "updated_at": iso(post.updated_at),
         "collected_at": iso(post.collected_at),
@@ -111,6 +113,43 @@ class PostsMixin:
                 out[row[0]] = (row[1], row[2], row[3])
         return out
 
+    def _one_x_post_per_edit(
+        self, batch: dict[str, tuple[Post, Sequence[Tag]]]
+    ) -> dict[str, tuple[Post, Sequence[Tag]]]:
+        """An X post is one post whichever of its versions' ids it comes with (#14).
+
+        The API gives an edited post its first version's id and the ids of every version
+        (``Post.aliases``); a bridge links to the latest version only. A post whose id, or
+        one of whose versions' ids, is already stored (or known from ``x_aliases``) is
+        stored under that post's id, and every id it is known by is remembered.
+        """
+        x_posts = [pid for pid in batch if pid.startswith("x:")]
+        if not x_posts:
+            return batch
+        names = sorted({*x_posts, *(a for pid in x_posts for a in batch[pid][0].aliases)})
+        target: dict[str, str] = {}
+        for chunk in _chunks(names, 400):
+            marks = ",".join("?" * len(chunk))
+            target.update((str(r[0]), str(r[0])) for r in self.db.execute(
+                f"SELECT id FROM posts WHERE id IN ({marks})", list(chunk)).fetchall())
+            for alias, post_id in self.db.execute(
+                f"SELECT alias, post_id FROM x_aliases WHERE alias IN ({marks})", list(chunk)
+            ).fetchall():
+                target.setdefault(str(alias), str(post_id))
+        out: dict[str, tuple[Post, Sequence[Tag]]] = {}
+        remember: list[tuple[str, str]] = []
+        for pid, (post, tags) in batch.items():
+            if pid.startswith("x:"):
+                found = next((target[n] for n in (pid, *post.aliases) if n in target), pid)
+                if found != pid:
+                    post = replace(post, id=found)
+                remember += [(n, found) for n in (pid, *post.aliases) if n != found]
+            out[post.id] = (post, tags)
+        if remember:
+            self.db.conn.executemany(
+                "INSERT OR IGNORE INTO x_aliases (alias, post_id) VALUES (?, ?)", remember)
+        return out
+
     def _write_tags(self, post_id: str, sort_at: str, tags: Iterable[Tag]) -> set[str]:
         """Replace a post's tags; return the missions whose set of posts changed."""
         before = {
@@ -152,6 +191,7 @@ class PostsMixin:
         # touches first: ~10% of storing on the cold benchmark).
         outer = nullcontext() if self.db.conn.in_transaction else self.db.atomic()
         with outer:
+            batch = self._one_x_post_per_edit(batch)
             existing = self._existing(list(batch))
             decisions = self.tag_decisions_for(list(batch))
             for post, tags in batch.values():

@@ -715,3 +715,122 @@ DESCRIPTIONS["runs"][1].update({
     "owner": "host:pid:nonce of the process that ran it",
     "interrupted_at": "set when a later start found the run's process gone before it finished",
 })
+
+
+@MIGRATIONS(name="0090a_x_catching_up")
+def _x_catching_up(db: Database) -> None:
+    # A burst larger than x.max_pages: the posts after x_gap_since and before x_gap_until
+    # (X status ids) are still to read; later runs read them, older pages first (#14).
+    db.execute("ALTER TABLE sources ADD COLUMN x_gap_since TEXT")
+    db.execute("ALTER TABLE sources ADD COLUMN x_gap_until TEXT")
+
+
+DESCRIPTIONS["sources"][1].update({
+    "x_gap_since": "X: catching up after a burst; posts newer than this id are still to read...",
+    "x_gap_until": "...and older than this one (NULL: nothing left to read)",
+})
+
+
+@MIGRATIONS(name="0090b_x_aliases")
+def _x_aliases(db: Database) -> None:
+    # Every other id an X post is known by (its versions' ids): a bridge links to an edited
+    # post's latest version, the API names it by its first (#14).
+    db.execute("CREATE TABLE x_aliases (alias TEXT PRIMARY KEY, post_id TEXT NOT NULL)")
+    db.execute(
+        "INSERT OR IGNORE INTO x_aliases (alias, post_id)"
+        " SELECT 'x:' || h.value, p.id FROM posts p,"
+        " json_each(p.raw, '$.tweet.edit_history_tweet_ids') h"
+        " WHERE p.kind = 'x' AND json_valid(p.raw) AND 'x:' || h.value != p.id"
+    )
+
+
+DESCRIPTIONS["x_aliases"] = (
+    "Other ids of an X post (its edits' status ids): a bridge's link to the latest version "
+    "finds the post stored under its first version's id, and the other way round",
+    {"alias": "x:<status id> of one version", "post_id": "the id the post is stored under"},
+)
+
+
+# --- 0120: roles per mission, throttled sign-ins, signing keys (issue 17) ---------------------
+
+
+@MIGRATIONS(name="0120_editor_roles")
+def _editor_roles(db: Database) -> None:
+    # Accounts made before roles existed could act on everything: they stay admins.
+    db.execute("ALTER TABLE editors ADD COLUMN role TEXT NOT NULL DEFAULT 'admin'")
+    db.execute("ALTER TABLE editors ADD COLUMN last_sign_in_at TEXT")
+    db.execute(
+        """
+        CREATE TABLE editor_missions (
+            editor TEXT NOT NULL REFERENCES editors(name),
+            mission TEXT NOT NULL,
+            PRIMARY KEY (editor, mission)
+        )"""
+    )
+    # What the editor is told once signed in (failed sign-ins on the account meanwhile).
+    db.execute("ALTER TABLE editor_sessions ADD COLUMN notice TEXT NOT NULL DEFAULT ''")
+    db.execute("CREATE INDEX signin_failures_name ON signin_failures(name, at)")
+    db.execute("CREATE INDEX signin_failures_address ON signin_failures(address, at)")
+    # Random keys made on first use (sign-in form tokens, known-browser cookies).
+    db.execute(
+        """
+        CREATE TABLE web_keys (
+            name TEXT PRIMARY KEY,
+            key TEXT NOT NULL,
+            created_at TEXT NOT NULL
+        )"""
+    )
+    db.execute("CREATE INDEX audit_log_at ON audit_log(at)")
+    # The desk's "flagged at the source" filter: the few deleted/withheld posts, by index.
+    db.execute(
+        "CREATE INDEX posts_flagged ON posts(availability) WHERE availability != 'available'"
+    )
+
+
+DESCRIPTIONS["editor_missions"] = ("The missions an editor (role 'editor') may act on", {})
+DESCRIPTIONS["web_keys"] = (
+    "Random keys of `aggregator serve` (signing sign-in tokens and known-browser cookies)",
+    {"key": "secret: never exported"},
+)
+
+
+# --- 0130: where each post's language came from (issue 18) ----------------------------
+
+
+@MIGRATIONS(name="0130_language_origin")
+def m0130_language_origin(db: Database) -> None:
+    # NULL origin: collected before 0130 (`aggregator relang` fills it in).
+    db.execute("ALTER TABLE posts ADD COLUMN language_origin TEXT")
+    db.execute("ALTER TABLE posts ADD COLUMN language_confidence REAL")
+
+
+DESCRIPTIONS["posts"][1].update({
+    "language": "BCP 47 language tag (en, fr-CA); und when there is nothing to tell it from",
+    "language_origin": "entry (the post declared it), feed (its feed or source did) or "
+    "detected (from the text); NULL: collected before issue 18, see `aggregator relang`",
+    "language_confidence": "the detector's probability (0-1) when the language was detected",
+})
+
+
+@MIGRATIONS(name="0130a_alerts")
+def m0130a_alerts(db: Database) -> None:
+    # Saved searches that send alerts (#18 item 2). The recipient is a subscriber of the
+    # list "alert.<name>" and each alert email a run of the digest ledger (digest_runs,
+    # digest_run_posts, digest_sends): exactly once, one-click unsubscribe, as for digests.
+    db.execute(
+        """
+        CREATE TABLE alerts (
+            name TEXT PRIMARY KEY,
+            query TEXT NOT NULL,
+            email TEXT NOT NULL,
+            every TEXT NOT NULL DEFAULT 'daily',
+            created_at TEXT NOT NULL,
+            created_by TEXT NOT NULL DEFAULT ''
+        )"""
+    )
+
+
+DESCRIPTIONS["alerts"] = (
+    "Saved searches that email new matching posts (aggregator alerts; list alert.<name>)",
+    {"every": "hourly or daily", "created_by": "cli, or the editor who saved it on /search"},
+)

@@ -47,6 +47,17 @@ _IS = {
     "pinned": "COALESCE(m.pinned, 0) = 1",
 }
 _HAS = {"media": "p.media != '[]'", "link": "p.links != '[]'"}
+# The moderation desk's states (issue 17); not in the query language (``state`` key only).
+# The rare ones are written as IN (small set) so SQLite looks their few posts up and sorts
+# them, instead of walking the whole time index (6.9 s -> 63 ms with 100,000 posts).
+_STATE = {
+    "new": "NOT EXISTS (SELECT 1 FROM audit_log a WHERE a.post_id = p.id)",
+    "visible": "COALESCE(m.hidden, 0) = 0",
+    "hidden": "p.id IN (SELECT post_id FROM moderation WHERE hidden = 1)",
+    "pinned": "p.id IN (SELECT post_id FROM moderation WHERE pinned = 1)",
+    "flagged": "p.rowid IN (SELECT rowid FROM posts WHERE availability != 'available')",
+}
+STATES = tuple(_STATE)
 
 
 @dataclass
@@ -83,14 +94,19 @@ def _like(value: str) -> str:
 
 def _filter_sql(key: str, values: Sequence[str]) -> tuple[str, list[Any]]:
     """One filter key with any of ``values`` -> (SQL condition, parameters)."""
-    if key == "mission":
+    if key in ("mission", "desk_mission"):  # desk_*: the desk's menus, AND-ed with the query
         marks = ",".join("?" * len(values))
         sql = f"EXISTS (SELECT 1 FROM post_tags t WHERE t.post_id = p.id AND t.mission IN ({marks}))"
         return sql, list(values)
     parts: list[str] = []
     params: list[Any] = []
     for v in values:
-        if key == "source":
+        if key == "desk_source":
+            parts.append("p.source_id = ?")
+            params.append(v)
+        elif key == "state":
+            parts.append(_STATE[v])
+        elif key == "source":
             sid = f"x:{v[1:].lower()}" if v.startswith("@") else v
             parts.append(
                 "p.source_id IN (SELECT id FROM sources WHERE id = ? OR lower(name) = lower(?)"

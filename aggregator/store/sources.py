@@ -177,6 +177,15 @@ class SourcesMixin:
             )
         )
 
+    def posts_by_source_since(self, since: str) -> dict[str, int]:
+        """Posts published at or after ``since`` per source (the status page's last 7 days)."""
+        return {
+            r[0]: r[1] for r in self.db.execute(
+                "SELECT source_id, COUNT(*) FROM posts WHERE sort_at >= ? GROUP BY source_id",
+                [since],
+            ).fetchall()
+        }
+
     # --- runs ------------------------------------------------------------------------
 
     def start_run(self, started_at: datetime, trigger: str = "collect") -> int:

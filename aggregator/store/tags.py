@@ -90,6 +90,47 @@ class TagsMixin:
             )
 
 
+@dataclass(frozen=True)
+class LanguagePost:
+    """What ``aggregator relang`` needs of a stored post (#18)."""
+
+    id: str
+    source_id: str
+    title: str
+    text: str
+    language: str | None
+    origin: str | None
+    confidence: float | None
+
+
+class LanguagesMixin:
+    db: Database
+
+    def language_batches(self, batch_size: int = 2000) -> Iterator[list[LanguagePost]]:
+        """Every post's language and its origin, in id order (keyset paging)."""
+        last = ""
+        while True:
+            rows = self.db.execute(
+                """SELECT id, source_id, title, text, language, language_origin,
+                          language_confidence
+                   FROM posts WHERE id > ? ORDER BY id LIMIT ?""",
+                [last, batch_size],
+            ).fetchall()
+            if not rows:
+                return
+            yield [LanguagePost(*r) for r in rows]
+            last = rows[-1][0]
+
+    def set_languages(self, rows: Sequence[tuple[str, str, str, float | None]]) -> None:
+        """(post id, language, origin, confidence) for a batch, in one transaction."""
+        with self.db.atomic():
+            self.db.conn.executemany(
+                "UPDATE posts SET language = ?, language_origin = ?, language_confidence = ?"
+                " WHERE id = ?",
+                [(code, origin, confidence, post_id) for post_id, code, origin, confidence in rows],
+            )
+
+
 def _chunks(items: Sequence[str], size: int) -> Iterator[Sequence[str]]:
     for i in range(0, len(items), size):
         yield items[i : i + size]

@@ -1,5 +1,7 @@
 """The archive's search page in ``aggregator serve``: query box, facets, histogram, results,
-permalinks ``/post/<id>`` and CSV/JSON downloads of the current query.
+permalinks ``/post/<id>``, CSV/JSON Lines downloads of the current query, the query as a feed
+(``/search.atom``, ``/search.json``: public posts only, #18) and, for a signed-in editor,
+saved searches with email alerts (``aggregator/alerts.py``).
 
 Anonymous visitors see public posts only (``store.posts.VISIBLE``); a signed-in editor
 (``web.moderation.current_editor``) also sees hidden and removed posts, flagged. Each
@@ -9,6 +11,8 @@ cursor with another request.
 
 from __future__ import annotations
 
+import dataclasses
+import hmac
 import re
 import threading
 import time
@@ -21,11 +25,13 @@ from urllib.parse import parse_qs, urlencode
 from aggregator import archive, search
 from aggregator.errors import QuerySyntaxError, UsageError
 from aggregator.render.i18n import reason, site_title, t
+from aggregator.render.syndication import search_feed
 from aggregator.store import Store
 from aggregator.store.search import MARK_CLOSE, MARK_OPEN, Facets, Sort
 from aggregator.trends.chart import Slot, bar_chart
 from aggregator.web import Request, Response, Route
 from aggregator.web import trends as mission_trends
+from aggregator.web.console.text import ACTION_WORDS, translator
 
 if TYPE_CHECKING:
     from jinja2 import Environment
@@ -133,6 +139,13 @@ class Pages:
             return None
         return current_editor(self.app, request)
 
+    def session(self, request: Request) -> Any:
+        try:
+            from aggregator.web.moderation import editor_session
+        except ImportError:
+            return None
+        return editor_session(self.app, request)[0]
+
     def store(self) -> Store:
         return Store(self.app.store.path, readonly=True,
                      timeout=self.app.config.settings.database_timeout)
@@ -185,10 +198,25 @@ class Pages:
             next=f"{here}?{urlencode({'q': query, 'sort': sort, 'cursor': result.next_cursor})}"
             if result.next_cursor else None,
             csv=f"/search.csv?{urlencode({'q': query, 'sort': sort})}",
-            json=f"/search.json?{urlencode({'q': query, 'sort': sort})}",
+            jsonl=f"/search.jsonl?{urlencode({'q': query, 'sort': sort})}",
+            atom=f"/search.atom?{urlencode({'q': query})}",
+            json_feed=f"/search.json?{urlencode({'q': query})}",
         )
         ctx.update(mission_trends.page_context(self.trends, plan))  # mission:M only (#19)
+        if editor is not None:
+            ctx.update(self._alert_context(request, query))
         return self.html("search/page.html", request=request, **ctx)
+
+    def _alert_context(self, request: Request, query: str) -> dict[str, Any]:
+        from aggregator.alerts import alerts
+
+        session = self.session(request)
+        qs = parse_qs(request.query_string)
+        with self.store() as store:
+            saved = alerts(dataclasses.replace(self.app, store=store))
+        return {"csrf": session.csrf_token if session else "",
+                "alerts": [a for a, state in saved if state == "active"],
+                "alert_message": (qs.get("alert") or [""])[0][:200]}
 
     def _row(self, row: dict[str, Any]) -> dict[str, Any]:
         title = row.get("title_highlighted") or ""
@@ -214,9 +242,73 @@ class Pages:
             for title, key, values, labels in groups if values
         ]
 
+    def feed(self, request: Request) -> Response:
+        """The newest public matches of the query as Atom or JSON Feed (anyone, signed in or
+        not, gets the public view: a feed URL is shared and polled by readers)."""
+        query, _, _ = self._args(request)
+        fmt = "atom" if request.path.endswith(".atom") else "json"
+        try:
+            plan = search.parse(query, missions=set(self.app.config.missions))
+        except UsageError as exc:
+            return Response(str(exc).encode(), "400 Bad Request", content_type="text/plain; charset=utf-8")
+        settings = self.app.config.settings
+        with self.store() as store:
+            result = store.search(plan, sort="newest", limit=settings.feed_posts,
+                                  include_hidden=False)
+        scheme = str(request.environ.get("wsgi.url_scheme", "http"))
+        host = request.header("Host") or str(request.environ.get("SERVER_NAME", "localhost"))
+        origin = f"{scheme}://{host}"
+        body = search_feed(
+            result.rows, fmt=fmt, query=query, base_url=settings.base_url,
+            site_title=settings.site_title, now=self.app.now(),
+            self_url=f"{origin}/search.{fmt}?{urlencode({'q': query})}",
+            page_url=f"{origin}/search?{urlencode({'q': query, 'sort': 'newest'})}",
+        )
+        ctype = "application/atom+xml" if fmt == "atom" else "application/feed+json"
+        return Response(body, content_type=f"{ctype}; charset=utf-8",
+                        headers=[("Cache-Control", "max-age=300"),
+                                 ("X-Content-Type-Options", "nosniff")])
+
+    def form(self, request: Request) -> dict[str, str]:
+        if "application/x-www-form-urlencoded" not in str(request.environ.get("CONTENT_TYPE", "")):
+            return {}
+        data = parse_qs(request.body(100_000).decode("utf-8", "replace"), keep_blank_values=True)
+        return {k: v[0] for k, v in data.items() if v}
+
+    def alert_action(self, request: Request) -> Response:
+        """Save or remove an alert from the search page: a signed-in editor, with the
+        session's CSRF token. Answers with a redirect back to the search and a message."""
+        from aggregator.alerts import add_alert, remove_alert
+        session = self.session(request)
+        if session is None:
+            return self.html("search/message.html", "403 Forbidden", request=request, editor=None,
+                             message="Sign in on the moderation page to save alerts.")
+        form = self.form(request)
+        sent = form.get("csrf", "")
+        if not sent or not hmac.compare_digest(sent.encode(), session.csrf_token.encode()):
+            return self.html("search/message.html", "403 Forbidden", request=request,
+                             editor=session.editor,
+                             message="This form has expired: reload the search page and try again.")
+        query, name = form.get("q", ""), form.get("name", "").strip()
+        app = dataclasses.replace(self.app, store=Store(self.app.store.path))
+        try:
+            if request.path.endswith("/remove"):
+                remove_alert(app, name)
+                message = f"Alert {name} removed."
+            else:
+                every = form.get("every", "daily")
+                add_alert(app, name, query, form.get("email", ""), every, by=session.editor)
+                message = f"Alert {name} saved: new matches go to {form.get('email', '').strip()}, {every}."
+        except UsageError as exc:
+            message = f"Not saved: {exc}"
+        finally:
+            app.store.close()
+        back = f"/search?{urlencode({'q': query, 'alert': message})}"
+        return Response(b"", "303 See Other", [("Location", back), *HEADERS])
+
     def download(self, request: Request) -> Response:
         query, sort, _ = self._args(request)
-        fmt = "csv" if request.path.endswith(".csv") else "json"
+        fmt = "csv" if request.path.endswith(".csv") else "jsonl"
         editor = self.editor(request)
         try:
             plan = search.parse(query, missions=set(self.app.config.missions))
@@ -243,7 +335,7 @@ class Pages:
             finally:
                 store.close()
 
-        ctype = "text/csv; charset=utf-8" if fmt == "csv" else "application/json; charset=utf-8"
+        ctype = "text/csv; charset=utf-8" if fmt == "csv" else "application/x-ndjson; charset=utf-8"
         disposition = [("Content-Disposition", f'attachment; filename="search.{fmt}"')]
         return Response(body(), content_type=ctype, headers=[*HEADERS, *disposition])
 
@@ -260,7 +352,23 @@ class Pages:
         lang = language(request)
         row["reasons"] = [(tag.mission, *reason(tag, lang)) for tag in tags]  # why each mission
         row["source_name"] = names.get(row["source_id"], row["source_id"])
-        return self.html("search/post.html", request=request, row=row, editor=editor)
+        return self.html("search/post.html", request=request, row=row, editor=editor,
+                         **self._actions(request))
+
+    def _actions(self, request: Request) -> dict[str, Any]:
+        """A signed-in editor's action form on the permalink page (posts to the desk's
+        ``/moderation/act``, which checks the role and comes back here)."""
+        try:
+            from aggregator.web.moderation import editor_session
+        except ImportError:
+            return {}
+        session, _ = editor_session(self.app, request)
+        if session is None:
+            return {}
+        lang = language(request)
+        done = (parse_qs(request.query_string).get("done") or [""])[0]
+        return {"csrf": session.csrf_token, "missions": sorted(self.app.config.missions),
+                "tr": translator(lang), "done": ACTION_WORDS[lang].get(done, "")}
 
     def style(self, request: Request) -> Response:
         css = self.env.loader.get_source(self.env, "search/search.css")[0]  # type: ignore[union-attr]
@@ -276,7 +384,9 @@ def routes(app: App) -> list[Route]:
     pages = Pages(app, make_env(templates))
     return [
         Route("GET", r"/(?:fr/)?search/?", pages.page),
-        Route("GET", r"/search\.(csv|json)", pages.download),
+        Route("GET", r"/search\.(csv|jsonl)", pages.download),
+        Route("GET", r"/search\.(atom|json)", pages.feed),
+        Route("POST", r"/search/alerts(/remove)?", pages.alert_action),
         Route("GET", r"/search/style\.css", pages.style),
         Route("GET", r"/(?:fr/)?post/(?P<id>[^/]+)", pages.post),
     ]

@@ -87,6 +87,8 @@ def routes(app: App) -> list[Route]:
         except AggregatorError:
             dl = None
         lang, title = (dl.language, dl.title) if dl else ("en", list_name)
+        if dl is None and list_name.startswith("alert."):  # a saved search's alert (#18)
+            title = f"Alert: {list_name.removeprefix('alert.')}"
         return list_name, email, lang, title
 
     def get(request: Request) -> Response:
