@@ -13,6 +13,7 @@ from pathlib import Path
 from types import UnionType
 from typing import Any, get_args, get_type_hints
 
+from aggregator.addresses import is_loopback_host
 from aggregator.errors import ConfigError, ConfigProblem
 from aggregator.missions import load_missions_dir, load_sources_file
 from aggregator.models import Mission, SourceSpec
@@ -144,10 +145,20 @@ def _check_values(s: Settings, file: str, problems: list[ConfigProblem]) -> None
         problems.append(ConfigProblem(file, "log_format", "must be auto, text or json", None))
     if s.smtp_security not in {"starttls", "ssl", "none"}:
         problems.append(ConfigProblem(file, "smtp_security", "must be starttls, ssl or none", None))
+    elif s.smtp_security == "none" and not is_loopback_host(s.smtp_host):
+        problems.append(ConfigProblem(
+            file, "smtp.security",
+            f"is none, which sends mail and the SMTP password in clear text, but smtp.host "
+            f"{s.smtp_host!r} is not a loopback address",
+            "use starttls or ssl, or run a relay on this machine (localhost, 127.0.0.1 or ::1)",
+        ))
     if s.http_concurrency < 1 or s.http_per_host_limit < 1:
         problems.append(
             ConfigProblem(file, "http", "concurrency and per_host_limit must be at least 1", None)
         )
+    if s.max_items_per_run < 1:
+        problems.append(ConfigProblem(file, "max_items_per_run", "must be at least 1",
+                                      "the default is 500 entries per source and run"))
     if s.min_interval_minutes > s.max_interval_minutes:
         problems.append(
             ConfigProblem(file, "min_interval_minutes", "is larger than max_interval_minutes", None)

@@ -11,7 +11,15 @@ from pathlib import Path
 from typing import Any
 
 from aggregator.errors import ConfigProblem
-from aggregator.models import EVIDENCE_LEVELS, Figure, Mission, Profile, SourceSpec, TagRules
+from aggregator.models import (
+    EVIDENCE_LEVELS,
+    Figure,
+    Mission,
+    Profile,
+    SourceSpec,
+    TagRules,
+    split_credentials,
+)
 from aggregator.yamlfile import YAMLError as YAMLError  # re-exported: callers import them here
 from aggregator.yamlfile import YAMLFileError, read_yaml_file
 from aggregator.yamlfile import read_yaml as read_yaml
@@ -112,9 +120,11 @@ def _source(r: _Reader, item: dict[str, Any], prefix: str, mission: str | None) 
             return None
         if not url:
             return None
+        url, credentials = split_credentials(url)
         return SourceSpec(
             id=f"feed:{url}", kind="feed", name=r.str_(item, "name", prefix) or url,
             mission=mission, url=url, verified=common["evidence"] == "page_seen", **common,
+            credentials=credentials,
         )
     if kind == "x":
         handle = r.str_(item, "handle", prefix, required=True).lstrip("@")

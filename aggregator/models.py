@@ -14,6 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Literal
+from urllib.parse import unquote, urlsplit, urlunsplit
 
 SourceKind = Literal["feed", "x"]
 MissionStatus = Literal["active", "closed"]
@@ -48,6 +49,8 @@ def iso(dt: datetime | None) -> str | None:
 _RAW_ENCODER = json.JSONEncoder(ensure_ascii=False, sort_keys=True, default=str)
 _RAW_ASCII_ENCODER = json.JSONEncoder(ensure_ascii=True, sort_keys=True, default=str)
 LONE_SURROGATE = re.compile("[\ud800-\udfff]")  # no pair: json.loads leaves only lone ones
+# Characters XML 1.0 forbids: C0 controls but tab, LF and CR; surrogates; U+FFFE, U+FFFF.
+XML_FORBIDDEN = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 
 
 def raw_json(entry: Mapping[str, Any]) -> str:
@@ -63,6 +66,20 @@ def raw_json(entry: Mapping[str, Any]) -> str:
     if not text.isascii() and LONE_SURROGATE.search(text):
         return _RAW_ASCII_ENCODER.encode(entry)
     return text
+
+
+def split_credentials(url: str) -> tuple[str, tuple[str, str] | None]:
+    """``url`` without its ``user:password@`` part, and that (user, password) when present."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return url, None
+    if "@" not in parts.netloc:
+        return url, None
+    host = parts.netloc.rsplit("@", 1)[1]
+    user, password = unquote(parts.username or ""), unquote(parts.password or "")
+    public = urlunsplit((parts.scheme, host, parts.path, parts.query, parts.fragment))
+    return public, (user, password) if user or password else None
 
 
 def counted(count: int, noun: str) -> str:
@@ -155,6 +172,9 @@ class SourceSpec:
     covers: tuple[str, ...] = ()  # a general source: the missions whose news it can bring
     disabled: bool = False  # kept in the file, never collected (``sources disable``)
     last_probed: str | None = None  # ISO date of the last successful ``sources probe --write``
+    # (user, password) taken out of a feed URL's ``user:pass@``; ``url`` and ``id`` never
+    # carry them, so nothing published or stored shows them (#16 item 6).
+    credentials: tuple[str, str] | None = field(default=None, repr=False, compare=False)
 
 
 @dataclass(frozen=True)

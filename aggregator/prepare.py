@@ -7,6 +7,7 @@ process, ``prepare_posts`` then runs for each source. In-process callers pass th
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING
@@ -21,14 +22,22 @@ if TYPE_CHECKING:
 Prepared = tuple[list[tuple[Post, list[Tag]]], list[str]]
 
 _worker_tagger: Tagger | None = None
+_worker_limits: tuple[int, float] = (0, 0.0)
 
 
 def init_worker(config: Config) -> None:
     """Process-pool initializer: build this worker's tagger from the run's configuration."""
-    global _worker_tagger
+    global _worker_tagger, _worker_limits
     from aggregator.tag import Tagger
 
     _worker_tagger = Tagger.from_config(config)
+    _worker_limits = limits_of(config)
+
+
+def limits_of(config: Config) -> tuple[int, float]:
+    """(items kept per source and run, seconds of normalizing per source) from the settings."""
+    s = config.settings
+    return s.max_items_per_run, s.http_deadline
 
 
 def prepare_posts(
@@ -36,18 +45,35 @@ def prepare_posts(
     items: Sequence[RawItem],
     collected_at: datetime,
     tagger: Tagger | None = None,
+    limits: tuple[int, float] | None = None,
 ) -> Prepared:
     """Items -> [(post, tags)] (one per post id; the last duplicate wins) and problems.
 
     An entry that cannot be normalized is reported in the problems and skipped; the others
-    are kept.
+    are kept. At most ``max_items_per_run`` entries are read, in the order the source lists
+    them (newest first, in feeds), and normalizing stops after ``http_deadline`` seconds;
+    what was left is reported in the problems, which end up on the source (#16 items 2, 3).
     """
     tagger = tagger or _worker_tagger
     if tagger is None:
         raise RuntimeError("prepare_posts needs a tagger (init_worker was not run)")
+    max_items, max_seconds = limits or _worker_limits
     tagged: dict[str, tuple[Post, list[Tag]]] = {}
     problems: list[str] = []
-    for item in items:
+    if max_items and len(items) > max_items:
+        problems.append(
+            f"{len(items) - max_items:,} of {len(items):,} entries were left out: one run reads "
+            f"{max_items:,} entries from a source at most (max_items_per_run in config.yaml)"
+        )
+        items = items[:max_items]
+    stop_at = time.monotonic() + max_seconds if max_seconds else None
+    for done, item in enumerate(items):
+        if stop_at is not None and time.monotonic() > stop_at:
+            problems.append(
+                f"{len(items) - done:,} entries were left out: reading this source's entries "
+                f"took more than {max_seconds:g} s (http.deadline)"
+            )
+            break
         try:
             post = normalize(item, collected_at=collected_at)
         except Exception as exc:  # one bad entry never loses the others
@@ -57,4 +83,4 @@ def prepare_posts(
     return list(tagged.values()), problems
 
 
-__all__ = ["Prepared", "init_worker", "prepare_posts"]
+__all__ = ["Prepared", "init_worker", "limits_of", "prepare_posts"]

@@ -47,6 +47,9 @@ class Settings:
     http_concurrency: int = _s(16, "sources fetched at the same time")
     http_per_host_limit: int = _s(2, "requests at the same time to one host")
     parse_workers: int = _s(0, "processes that parse feeds; 0 means one per CPU core")
+    max_items_per_run: int = _s(
+        500, "entries read from one source in one run (feeds list newest first); the rest is reported on the source"
+    )
     default_interval_minutes: int = _s(30, "how often a source is polled unless its file says")
     min_interval_minutes: int = _s(5, "the shortest poll interval the adaptive schedule may choose")
     max_interval_minutes: int = _s(360, "the longest poll interval the adaptive schedule may choose")
@@ -70,6 +73,16 @@ class Settings:
     log_level: str = _s("INFO", "DEBUG, INFO, WARNING or ERROR")
     media_max_bytes: int = _s(5_000_000, "largest image downloaded for local copies")
     media_max_width: int = _s(1200, "local image copies are resized to at most this width")
+    media_max_pixels: int = _s(
+        16_000_000, "images with more pixels than this (after JPEG draft scaling) are not decoded"
+    )
+    media_deadline: float = _s(30.0, "seconds one image download may take in all, redirects included")
+    media_run_deadline: float = _s(
+        120.0, "seconds one run spends copying images; the rest wait for the next run"
+    )
+    media_private_hosts: tuple[str, ...] = _s(
+        (), "image hosts allowed on private, loopback or link-local addresses (others are refused)"
+    )
     x_token_env: str = _s("X_BEARER_TOKEN", "environment variable holding the X API bearer token")
     x_api_base: str = _s("https://api.x.com", "X API base URL (a loopback fake in tests)")
     x_backfill: int = _s(20, "posts read from an X account the first time it is collected")
@@ -93,7 +106,9 @@ class Settings:
     digest_lists: str = _s("", "YAML file of digest lists (recipients are personal data)")
     smtp_host: str = _s("localhost", "SMTP server")
     smtp_port: int = _s(587, "SMTP port")
-    smtp_security: str = _s("starttls", "starttls, ssl or none")
+    smtp_security: str = _s(
+        "starttls", "starttls, ssl or none (none only for a relay on this machine: loopback host)"
+    )
     smtp_user_env: str = _s("SMTP_USER", "environment variable holding the SMTP user name")
     smtp_password_env: str = _s("SMTP_PASSWORD", "environment variable holding the SMTP password")
     smtp_rate_per_second: float = _s(10.0, "messages sent per second at most")
@@ -113,6 +128,10 @@ class Settings:
     )
     serve_host: str = _s("127.0.0.1", "address `aggregator serve` listens on")
     serve_port: int = _s(8000, "port `aggregator serve` listens on")
+    serve_body_timeout: float = _s(
+        10.0, "seconds a request body may take to arrive; a slower client gets 408"
+    )
+    serve_max_body_bytes: int = _s(1_000_000, "largest request body `aggregator serve` reads (413 above)")
     editor_session_hours: float = _s(
         12.0, "hours an editor stays signed in to the moderation page (sign-out ends it sooner)"
     )

@@ -17,6 +17,9 @@ from aggregator.models import Media
 from aggregator.render import render_site
 from tests.test_render_support import hide, make_post, make_test_app, save
 
+# The image server listens on loopback, which media downloads refuse unless the host is listed.
+LOOPBACK: dict[str, Any] = {"media_private_hosts": ["127.0.0.1"]}
+
 
 def _png(width: int, height: int) -> bytes:
     out = io.BytesIO()
@@ -68,7 +71,7 @@ def _media(app: Any, post_id: str) -> list[dict[str, Any]]:
 
 
 def test_images_are_copied_resized_and_shown_from_the_site(tmp_path: Path, images: ImageServer) -> None:
-    app = make_test_app(tmp_path, media_max_width=800, media_max_bytes=200_000)
+    app = make_test_app(tmp_path, media_max_width=800, media_max_bytes=200_000, **LOOPBACK)
     save(app, [
         make_post(1, media=[Media(url=f"{images.url}/big.png", alt="Blue helmets on patrol")]),
         make_post(2, media=[Media(url=f"{images.url}/missing.png", alt="Lost photo")]),
@@ -92,7 +95,7 @@ def test_images_are_copied_resized_and_shown_from_the_site(tmp_path: Path, image
 
 
 def test_each_image_is_tried_once_and_hidden_posts_are_skipped(tmp_path: Path, images: ImageServer) -> None:
-    app = make_test_app(tmp_path)
+    app = make_test_app(tmp_path, **LOOPBACK)
     save(app, [make_post(1, media=[Media(url=f"{images.url}/small.png")]),
                make_post(2, media=[Media(url=f"{images.url}/big.png")])])
     hide(app, "p0002")
@@ -116,7 +119,7 @@ def test_render_command_can_fetch_media_first(tmp_path: Path, images: ImageServe
 
     from aggregator.cli import cli
 
-    app = make_test_app(tmp_path)
+    app = make_test_app(tmp_path, **LOOPBACK)
     save(app, [make_post(1, media=[Media(url=f"{images.url}/small.png", alt="Town hall")])])
     app.close()
     result = CliRunner().invoke(cli, ["--config", str(tmp_path / "config.yaml"), "render", "--fetch-media"])
@@ -126,7 +129,7 @@ def test_render_command_can_fetch_media_first(tmp_path: Path, images: ImageServe
 
 
 def test_a_recollected_post_gets_its_copy_back_without_a_download(tmp_path: Path, images: ImageServer) -> None:
-    app = make_test_app(tmp_path)
+    app = make_test_app(tmp_path, **LOOPBACK)
     media = [Media(url=f"{images.url}/small.png", alt="Town hall")]
     save(app, [make_post(1, media=media)])
     assert fetch_pending_media(app) == 1
@@ -141,7 +144,7 @@ def test_a_recollected_post_gets_its_copy_back_without_a_download(tmp_path: Path
 def test_a_hidden_posts_image_leaves_the_site_and_returns_when_shown_again(
     tmp_path: Path, images: ImageServer
 ) -> None:
-    app = make_test_app(tmp_path)
+    app = make_test_app(tmp_path, **LOOPBACK)
     url = f"{images.url}/small.png"
     save(app, [make_post(1, media=[Media(url=url, alt="Patrol")])])
     assert fetch_pending_media(app) == 1

@@ -136,7 +136,7 @@ def site(tmp_path: Path) -> Iterator[str]:
         feed_base = stack.enter_context(serve_directory(feeds_dir))
         site_base = stack.enter_context(serve_directory(out))
         (feeds_dir / "unmik.xml").write_text(_feed(feed_base), encoding="utf-8")
-        config_path = make_project(tmp_path, base_url=site_base + "/", page_posts=100)
+        config_path = make_project(tmp_path, base_url=site_base + "/", page_posts=100, feed_posts=100)
         mission_file = tmp_path / "feeds/unmik.yaml"
         mission_file.write_text(mission_file.read_text().replace(
             "https://unmik.example.org/rss.xml", f"{feed_base}/unmik.xml"))
@@ -256,3 +256,69 @@ def test_negative_control_unsanitized_payloads_fire(chromium_path: str, tmp_path
     canaries = {n for kind, n in fired if kind == "canary"}
     print("control canaries:", sorted(canaries))
     assert len(canaries) >= 28, sorted(canaries)  # the same payloads, unsanitized, do run
+
+
+def _reader_page(feed: bytes) -> str:
+    """What a feed reader that trusts a feed's HTML shows: each item's title and description
+    (and content:encoded, Atom's html content and summary) decoded from the XML and put into
+    the page as HTML, as many readers do without sanitizing. Atom ``type="text"`` is text."""
+    import xml.etree.ElementTree as ET
+
+    root = ET.fromstring(feed)
+    atom = "{http://www.w3.org/2005/Atom}"
+    parts = []
+    if root.tag == "rss":
+        for item in root.iter("item"):
+            for child in item:
+                if child.tag in ("title", "description",
+                                 "{http://purl.org/rss/1.0/modules/content/}encoded"):
+                    parts.append(f"<section>{child.text or ''}</section>")
+    else:
+        for entry in root.iter(f"{atom}entry"):
+            for child in entry:
+                if child.tag in (f"{atom}title", f"{atom}summary", f"{atom}content"):
+                    text = child.text or ""
+                    kind = child.get("type", "text")
+                    parts.append(f"<section>{text if kind == 'html' else html.escape(text)}</section>")
+    return "<!doctype html><html><head><title>reader</title></head><body>" + "".join(parts) + "</body></html>"
+
+
+def test_no_payload_runs_from_the_rss_and_atom_feeds(site: str, chromium_path: str, tmp_path: Path) -> None:
+    """The feeds opened as HTML, and as a reader that renders their HTML shows them."""
+    out = tmp_path / "output" / "feeds"
+    reader = tmp_path / "reader"
+    reader.mkdir()
+    for name in ("unmik.rss", "unmik.xml", "all.rss", "all.xml"):
+        feed = (out / name).read_bytes()
+        assert feed.count(b"<item>") + feed.count(b"<entry>") >= 2 * len(PAYLOADS)
+        (reader / f"{name}.html").write_text(_reader_page(feed), encoding="utf-8")
+        (reader / f"raw-{name}.html").write_bytes(feed)  # the XML itself, taken as HTML
+    fired: list[Any] = []
+    with _open(chromium_path, tmp_path) as b, serve_directory(reader) as url:
+        _bind(b, fired)
+        for page_file in sorted(reader.iterdir()):
+            page = b.new_page()
+            _watch(b, page, fired)
+            page.goto(f"{url}/{page_file.name}")
+            _exercise(page)
+            assert _scheme_problems(page.main_frame) == [], page_file.name
+        assert fired == [], fired
+    rss = (out / "unmik.rss").read_text(encoding="utf-8")
+    assert "&amp;lt;script&amp;gt;__pwn(1)&amp;lt;/script&amp;gt;" in rss  # the title, as text
+
+
+def test_rss_reader_control_unescaped_text_fires(chromium_path: str, tmp_path: Path) -> None:
+    """The reader page above does run markup that a feed hands it as HTML."""
+    feed = ('<rss version="2.0"><channel><title>c</title><item><title>'
+            + xml_escape(f"<img src=x onerror={P(1)}>") + "</title><description>"
+            + xml_escape(f"<svg onload={P(2)}></svg>") + "</description></item></channel></rss>")
+    root = tmp_path / "control"
+    root.mkdir()
+    (root / "reader.html").write_text(_reader_page(feed.encode()), encoding="utf-8")
+    fired: list[Any] = []
+    with _open(chromium_path, tmp_path) as b, serve_directory(root) as url:
+        _bind(b, fired)
+        page = b.new_page()
+        page.goto(f"{url}/reader.html")
+        _exercise(page)
+    assert {n for kind, n in fired if kind == "canary"} == {1, 2}

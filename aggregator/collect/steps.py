@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from aggregator import schedule
 from aggregator.errors import RateLimited, SourceError, StoreError
 from aggregator.models import FetchResult, SourceReport, SourceSpec, counted, parse_iso
-from aggregator.prepare import Prepared, prepare_posts
+from aggregator.prepare import Prepared, limits_of, prepare_posts
 from aggregator.sources import Outcome
 
 if TYPE_CHECKING:
@@ -175,7 +175,8 @@ class RunSteps:
                 if prepared is None:
                     prepared = outcome.prepared  # made in the parse worker (FeedFetcher)
                 if prepared is None:
-                    prepared = prepare_posts(spec, outcome.items, self.app.now(), self.tagger)
+                    prepared = prepare_posts(spec, outcome.items, self.app.now(), self.tagger,
+                                             limits_of(self.app.config))
                 report = self._success(spec, outcome, prepared, started)
         except SourceError as exc:
             report = self._failure(spec, exc, started)

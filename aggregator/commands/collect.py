@@ -70,7 +70,11 @@ def _publish(app: Any, changed: set[str]) -> list[str]:
     from aggregator.render import render_site
 
     copied = fetch_pending_media(app)
-    return [f"{copied} images stored", f"{len(render_site(app, missions=changed))} files rendered"]
+    written = render_site(app, missions=changed)
+    notes = [f"{copied} images stored", f"{len(written)} files rendered"]
+    if written.skipped:
+        notes.append(written.skipped_summary())
+    return notes
 
 
 @cli.command("collect")

@@ -31,6 +31,8 @@ def render(ctx: Context, missions: tuple[str, ...], fetch_media: bool) -> None:
             written = render_site(app, missions or None, progress=advance)
     out = ctx.config.output_path
     click.echo(f"rendered into {out}: {len(written)} file(s) changed")
+    if written.skipped:
+        click.echo(written.skipped_summary(), err=True)
 
 
 @cli.command()

@@ -33,6 +33,7 @@ from aggregator.mailer import (
     alternative_body,
     header_block,
     sign_token,
+    uri_list_header,
 )
 from aggregator.mailer import secret_key as _secret_key
 from aggregator.models import parse_iso, utc
@@ -219,8 +220,7 @@ class Composer:
         mailto = f"mailto:{mailto_to}?subject={quote(f'unsubscribe {self.dl.name} {email}')}"
         own = header_block([
             ("To", email), ("Date", format_datetime(self.app.now())), ("Message-ID", mid),
-            ("List-Unsubscribe", f"<{mailto}>, <{url}>"),
-        ])
+        ]) + uri_list_header("List-Unsubscribe", [mailto, url])
         content_type, body = alternative_body(mid, text, html)
         return self.shared_headers + own + content_type + b"\r\n" + body
 

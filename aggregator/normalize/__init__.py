@@ -10,16 +10,21 @@ from datetime import datetime
 
 from aggregator.models import Post, RawItem
 from aggregator.normalize.feed import normalize_feed_entry
+from aggregator.normalize.limits import bounded_post
 
 
 def normalize(item: RawItem, *, collected_at: datetime) -> Post:
-    """Turn one raw item into a ``Post``; dispatches on ``item.kind``."""
+    """Turn one raw item into a ``Post``; dispatches on ``item.kind``.
+
+    Whatever the kind, the post comes out bounded (``normalize.limits``): no character XML
+    forbids, text and title within their caps.
+    """
     if item.kind == "feed":
-        return normalize_feed_entry(item, collected_at=collected_at)
+        return bounded_post(normalize_feed_entry(item, collected_at=collected_at))
     if item.kind == "x":
         from aggregator.normalize import x as x_normalize
 
-        return x_normalize.normalize_x(item, collected_at=collected_at)
+        return bounded_post(x_normalize.normalize_x(item, collected_at=collected_at))
     raise ValueError(f"source {item.source_id}: unknown item kind {item.kind!r}")
 
 

@@ -18,6 +18,8 @@ from urllib.parse import urlsplit
 
 import nh3
 
+from aggregator.normalize.limits import bound_html
+
 LINK_REL = "noopener nofollow ugc"
 
 ALLOWED_TAGS = frozenset(
@@ -110,6 +112,7 @@ def sanitize_html(html: str, base_url: str | None = None) -> str:
     """
     if not html:
         return ""
+    html = bound_html(html)
     base = _usable_base(base_url)
     if base is None:
         return str(_BASE_CLEANER.clean(html))
@@ -128,7 +131,7 @@ def html_to_text(html: str) -> str:
     """
     if not html:
         return ""
-    marked = _BLOCK.sub("\n<", html)
+    marked = _BLOCK.sub("\n<", bound_html(html))
     return _tidy(html_lib.unescape(str(_TEXT_CLEANER.clean(marked))))
 
 

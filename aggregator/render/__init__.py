@@ -8,7 +8,8 @@ returns the paths whose content changed.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection
+import logging
+from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -26,11 +27,13 @@ from jinja2 import (
 from aggregator import stories
 from aggregator.app import write_atomic
 from aggregator.errors import AggregatorError, UsageError
-from aggregator.models import Mission, parse_iso
+from aggregator.models import XML_FORBIDDEN, Mission, counted, parse_iso
 from aggregator.render import cards, i18n
 
 if TYPE_CHECKING:
     from aggregator.app import App
+
+log = logging.getLogger("aggregator.render")
 
 
 def make_env(templates_dir: Path | None = None) -> Environment:
@@ -57,6 +60,40 @@ def make_env(templates_dir: Path | None = None) -> Environment:
     return env
 
 
+@dataclass(frozen=True)
+class Skipped:
+    """A post left out of one output because it could not be written there."""
+
+    post_id: str
+    output: str  # "missions/unmik", "feeds/unmik.rss", ...
+    reason: str
+
+
+class Written(list[Path]):
+    """``render_site``'s result: the files whose content changed, and the posts left out."""
+
+    def __init__(self, paths: list[Path], skipped: list[Skipped]) -> None:
+        super().__init__(paths)
+        self.skipped = skipped
+
+    def skipped_summary(self) -> str:
+        """One line for a command's output, naming the posts and what to do about them."""
+        ids = sorted({s.post_id for s in self.skipped})
+        shown = ", ".join(ids[:5]) + (", ..." if len(ids) > 5 else "")
+        return (f"{counted(len(ids), 'post')} could not be written and were left out "
+                f"({shown}); see the log, or hide them: `aggregator moderate ID --hide`")
+
+
+def _unwritable(c: cards.Card) -> str | None:
+    """Why a card cannot go into an XML or UTF-8 output, or None."""
+    for value in (c.title, c.text, c.author, c.handle or "", c.url or "", c.lang or "",
+                  *(m.alt for m in c.media), *(m.href or "" for m in c.media)):
+        if XML_FORBIDDEN.search(value):
+            char = XML_FORBIDDEN.search(value).group()  # type: ignore[union-attr]
+            return f"it contains the character U+{ord(char):04X}, which XML and UTF-8 forbid"
+    return None
+
+
 @dataclass
 class Site:
     """What every renderer needs, gathered once per ``render_site`` call."""
@@ -67,6 +104,7 @@ class Site:
     last_updated: datetime | None
     counts: dict[str, tuple[int, str | None]]
     written: list[Path] = field(default_factory=list)
+    skipped: list[Skipped] = field(default_factory=list)
     story_prints: stories.Prints = field(default_factory=dict)
 
     @property
@@ -100,6 +138,29 @@ class Site:
         if write_atomic(path, data):
             self.written.append(path)
 
+    def skip(self, post_id: str, output: str, reason: str) -> None:
+        """Leave a post out of ``output``, recorded and logged; every other post is written."""
+        self.skipped.append(Skipped(post_id, output, reason))
+        log.warning("post %s left out of %s: %s (hide it, or collect its source again)",
+                    post_id, output, reason)
+
+    def cards(self, rows: Iterable[Mapping[str, Any]], output: str, **options: Any) -> list[cards.Card]:
+        """``cards.card`` of each row; a row that cannot become a card, or whose card cannot
+        be written, is skipped and recorded rather than failing the whole output."""
+        out = []
+        for row in rows:
+            try:
+                c = cards.card(row, **options)
+            except Exception as exc:  # one post never stops the site
+                self.skip(str(row.get("id")), output, f"{type(exc).__name__}: {exc}")
+                continue
+            problem = _unwritable(c)
+            if problem:
+                self.skip(c.id, output, problem)
+            else:
+                out.append(c)
+        return out
+
     def render(self, template: str, **context: Any) -> str:
         try:
             return self.env.get_template(template).render(site=self, now=self.now, **context)
@@ -116,7 +177,7 @@ def render_site(
     app: App,
     missions: Collection[str] | None = None,
     progress: Callable[[int], None] | None = None,
-) -> list[Path]:
+) -> Written:
     """Write the site into ``output/``; only the given missions' own files when ``missions``
     is set (the index, the all-missions feeds and the embed page are always refreshed),
     plus every mission still marked pending in the archive (stored by a run that stopped
@@ -155,7 +216,7 @@ def render_site(
     # A mission no longer configured has no page to render: its mark goes too.
     done = {m.acronym for m in chosen} | (pending.missions - set(config.missions))
     app.store.clear_pending_renders(done, pending.upto)
-    return site.written
+    return Written(site.written, site.skipped)
 
 
 def _choose(app: App, missions: Collection[str] | None) -> list[Mission]:
@@ -171,4 +232,4 @@ def _choose(app: App, missions: Collection[str] | None) -> list[Mission]:
     return out
 
 
-__all__ = ["Site", "make_env", "render_site"]
+__all__ = ["Site", "Skipped", "Written", "make_env", "render_site"]

@@ -46,7 +46,7 @@ def page_cards(site: Site, mission: Mission, lang: str) -> list[cards.Card]:
         mission.acronym, limit=s.page_posts * 2, retweets=s.show_retweets, replies=s.show_replies
     )
     rows = site.one_per_story(rows)[: s.page_posts]  # one card per story
-    return [cards.card(r, mission=mission.acronym, lang=lang) for r in rows]
+    return site.cards(rows, f"{_prefix(lang)}missions/{mission.slug}", mission=mission.acronym, lang=lang)
 
 
 def page_sources(site: Site, mission: Mission, shown: list[cards.Card]) -> list[dict[str, Any]]:

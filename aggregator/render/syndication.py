@@ -71,14 +71,19 @@ def _updated(c: cards.Card) -> Any:
 
 
 def build_feedgen(
-    site: Site, mission: Mission | None, items: list[cards.Card], self_url: str
+    site: Site, mission: Mission | None, items: list[cards.Card], self_url: str,
+    *, rss: bool = False,
 ) -> FeedGenerator:
+    """The feed of ``items``; ``rss`` for RSS 2.0, whose readers take ``<title>`` and
+    ``<description>`` as HTML: there the title is plain text escaped as HTML and the
+    description is the post's HTML (built from its escaped text), never the text itself."""
     meta = _meta(site, mission)
     base = site.base_url
+    text = escape if rss else str
     fg = FeedGenerator()
     fg.id(f"{base}feeds/{meta['slug']}.xml")
-    fg.title(meta["title"])
-    fg.subtitle(meta["description"])
+    fg.title(text(meta["title"]))
+    fg.subtitle(text(meta["description"]))
     fg.link(href=self_url, rel="self")  # before the alternate: RSS <link> takes the last one
     fg.link(href=meta["page"], rel="alternate")
     fg.language("en")
@@ -87,22 +92,27 @@ def build_feedgen(
     fg.updated(newest)
     fg.lastBuildDate(newest)
     for c in reversed(items):  # feedgen prepends: reverse to keep newest first
-        _add_entry(fg, c, base)
+        _add_entry(fg, c, base, rss=rss)
     return fg
 
 
-def _add_entry(fg: FeedGenerator, c: cards.Card, base_url: str) -> None:
+def _add_entry(fg: FeedGenerator, c: cards.Card, base_url: str, *, rss: bool = False) -> None:
+    """One entry; in RSS, whose readers take title and description as HTML, the title is
+    escaped text and the description the post's HTML (built from its escaped text) only."""
     fe = fg.add_entry()
     fe.id(entry_id(c.id))
     fe.guid(entry_id(c.id), permalink=False)
-    fe.title(_title(c))
+    fe.title(str(escape(_title(c))) if rss else _title(c))
     if c.url:
         fe.link(href=c.url, rel="alternate")
     fe.published(c.published)
     fe.updated(_updated(c))
     fe.author({"name": c.author or c.handle or "unknown"})
-    fe.content(_content_html(base_url, c), type="html")
-    fe.summary(c.text or _title(c))
+    if rss:
+        fe.description(_content_html(base_url, c) or str(escape(_title(c))))
+    else:
+        fe.content(_content_html(base_url, c), type="html")
+        fe.summary(c.text or _title(c))
     for tag in c.tags:
         fe.category(term=tag.mission)
 
@@ -168,6 +178,34 @@ def _json_items(base: str, items: list[cards.Card]) -> list[dict[str, Any]]:
     return out
 
 
+def _serialize(
+    site: Site, mission: Mission | None, items: list[cards.Card], relative: str
+) -> bytes:
+    rss = relative.endswith(".rss")
+    fg = build_feedgen(site, mission, items, f"{site.base_url}{relative}", rss=rss)
+    return bytes(fg.rss_str(pretty=True) if rss else fg.atom_str(pretty=True))
+
+
+def _writable_feed(
+    site: Site, mission: Mission | None, items: list[cards.Card], relative: str
+) -> bytes:
+    """The feed's bytes; a post the XML writer refuses is left out and reported
+    (``Site.skip``), so one post never keeps a feed, or any other output, from being written."""
+    try:
+        return _serialize(site, mission, items, relative)
+    except ValueError:  # lxml: "All strings must be XML compatible", and the like
+        pass
+    kept = []
+    for c in items:
+        try:
+            _serialize(site, mission, [c], relative)
+        except ValueError as exc:
+            site.skip(c.id, relative, str(exc))
+        else:
+            kept.append(c)
+    return _serialize(site, mission, kept, relative)
+
+
 # --- a search as a feed (#18) -------------------------------------------------------------
 
 
@@ -207,11 +245,13 @@ def search_feed(
 
 
 def render_feeds(site: Site, mission: Mission | None) -> None:
-    items = [cards.card(r, mission=mission.acronym if mission else None) for r in _rows(site, mission)]
+    rows = _rows(site, mission)
+    items = site.cards(rows, f"feeds/{mission.slug if mission else 'all'}",
+                       mission=mission.acronym if mission else None)
     slug = mission.slug if mission else "all"
     for ext in ("xml", "rss"):
-        fg = build_feedgen(site, mission, items, f"{site.base_url}feeds/{slug}.{ext}")
-        site.write(f"feeds/{slug}.{ext}", fg.atom_str(pretty=True) if ext == "xml" else fg.rss_str(pretty=True))
+        relative = f"feeds/{slug}.{ext}"
+        site.write(relative, _writable_feed(site, mission, items, relative))
     site.write(
         f"feeds/{slug}.json",
         json.dumps(json_feed(site, mission, items), ensure_ascii=False, indent=1) + "\n",

@@ -64,11 +64,9 @@ def _french(mission: Mission) -> dict[str, str]:
 def widget_cards(site: Site, mission: Mission) -> list[cards.Card]:
     rows = site.app.store.visible_posts(mission.acronym, limit=MAX_POSTS * 2)
     rows = site.one_per_story(rows)[:MAX_POSTS]  # one card per story
-    return [
-        cards.card(r, mission=mission.acronym, text_limit=cards.WIDGET_TEXT_LIMIT,
-                   title_limit=cards.WIDGET_TITLE_LIMIT, widget=True)
-        for r in rows
-    ]
+    return site.cards(rows, f"widget/{mission.slug}", mission=mission.acronym,
+                      text_limit=cards.WIDGET_TEXT_LIMIT, title_limit=cards.WIDGET_TITLE_LIMIT,
+                      widget=True)
 
 
 def render_widget(site: Site, mission: Mission) -> None:

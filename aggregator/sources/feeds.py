@@ -32,12 +32,12 @@ from urllib.parse import urljoin
 import aiohttp
 
 from aggregator.errors import FetchError, SourceError
-from aggregator.models import FetchResult, SourceSpec
+from aggregator.models import FetchResult, SourceSpec, split_credentials
 from aggregator.settings import Settings
 from aggregator.sources import Job, Outcome
 from aggregator.sources.feed_parse import AfterParse, parse_body
 from aggregator.sources.feed_result import Response, before_parsing, from_parsed
-from aggregator.sources.http import check_allowed, host_of
+from aggregator.sources.http import basic_auth, check_allowed, host_of, origin_of
 from aggregator.sources.pool import LazyProcessPool, worker_count
 
 REDIRECTS = frozenset({301, 302, 303, 307, 308})
@@ -238,7 +238,7 @@ class _Run:
         self.session = self.f._session()
         tasks = []
         for spec, state in self.jobs:
-            url = str(state.get("permanent_url") or spec.url or "")
+            url = split_credentials(str(state.get("permanent_url") or spec.url or ""))[0]
             host = per_host.setdefault(host_of(url), asyncio.Semaphore(self.s.http_per_host_limit))
             tasks.append(asyncio.create_task(self._one(spec, state, url, host, overall)))
         try:
@@ -325,13 +325,19 @@ class _Run:
         seen = [url]
         permanent = True
         assert self.session is not None
+        # A feed URL's user:password (kept out of ``spec.url``) goes as Basic auth, and only
+        # to the origin it was written for: never to a host a redirect points to.
+        origin = origin_of(spec.url or url)
         while True:
             check_allowed(url, self.s, spec.id)
-            async with self.session.get(url, headers=headers, allow_redirects=False) as r:
+            sent = dict(headers)
+            if spec.credentials and origin_of(url) == origin:
+                sent["Authorization"] = basic_auth(*spec.credentials)
+            async with self.session.get(url, headers=sent, allow_redirects=False) as r:
                 location = r.headers.get("location")
                 if r.status in REDIRECTS and location:
                     permanent = permanent and r.status in PERMANENT
-                    url = urljoin(url, location.strip())
+                    url = split_credentials(urljoin(url, location.strip()))[0]
                     self._check_redirect(spec, url, seen)
                     seen.append(url)
                     continue

@@ -6,6 +6,7 @@ Pure functions over header values and URLs; the HTTP client itself (httpx) lives
 
 from __future__ import annotations
 
+import base64
 import re
 from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
@@ -56,6 +57,16 @@ def max_age_seconds(headers: Mapping[str, str], now: datetime) -> int | None:
     origin = http_date(headers.get("date")) or now
     seconds = int((expires - origin).total_seconds())
     return seconds if seconds > 0 else None
+
+
+def basic_auth(user: str, password: str) -> str:
+    """RFC 7617 Basic credentials (UTF-8), as aiohttp 3.10-3.13 all accept in a header."""
+    return "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode("ascii")
+
+
+def origin_of(url: str) -> tuple[str, str, int | None]:
+    parts = urlsplit(url)
+    return parts.scheme, (parts.hostname or "").lower(), parts.port
 
 
 def host_of(url: str) -> str:

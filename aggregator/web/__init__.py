@@ -9,16 +9,14 @@ in production.
 from __future__ import annotations
 
 import importlib
+import io
 import logging
-import mimetypes
 import pkgutil
 import re
 import socketserver
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
-from urllib.parse import unquote
 from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
 from aggregator.errors import StorageFault
@@ -94,41 +92,43 @@ def _load_routes(app: App) -> list[tuple[Route, re.Pattern[str]]]:
     return found
 
 
-def _static(root: Path, path: str) -> Response:
-    rel = unquote(path).lstrip("/")
-    target = (root / rel).resolve()
-    if target.is_dir():
-        target = target / "index.html"
-    if not target.is_relative_to(root.resolve()) or not target.is_file():
-        return Response(b"<h1>Not found</h1>", "404 Not Found")
-    ctype = mimetypes.guess_type(target.name)[0] or "application/octet-stream"
-    if ctype.startswith("text/") or ctype in ("application/javascript", "application/json"):
-        ctype += "; charset=utf-8"
-    return Response(target.read_bytes(), content_type=ctype)
-
-
 def make_wsgi(app: App) -> Callable[[Environ, StartResponse], Iterable[bytes]]:
+    from aggregator.web import static
+    from aggregator.web.body import read_body
+
     routes = _load_routes(app)
     root = app.config.output_path
+    settings = app.config.settings
+
+    def _respond(environ: Environ, method: str, path: str) -> Response:
+        if not static.usable_path(path):
+            return static.not_found()
+        body = read_body(environ, limit=settings.serve_max_body_bytes,
+                         timeout=settings.serve_body_timeout)
+        if isinstance(body, Response):
+            return body
+        environ["wsgi.input"] = io.BytesIO(body)  # handlers read it from memory, at once
+        environ["CONTENT_LENGTH"] = str(len(body))
+        for route, regex in routes:
+            match = regex.fullmatch(path)
+            if match and route.method in ("*", method):
+                return route.handler(Request(environ, method, path, match.groupdict()))
+        if method not in ("GET", "HEAD"):
+            return Response(b"Method not allowed", "405 Method Not Allowed")
+        return static.serve_file(root, path)
 
     def wsgi(environ: Environ, start_response: StartResponse) -> Iterable[bytes]:
         method = str(environ.get("REQUEST_METHOD", "GET")).upper()
         path = str(environ.get("PATH_INFO", "/")) or "/"
-        response: Response | None = None
-        for route, regex in routes:
-            match = regex.fullmatch(path)
-            if match and route.method in ("*", method):
-                try:
-                    response = route.handler(Request(environ, method, path, match.groupdict()))
-                except StorageFault as exc:  # the archive, not this request: one line, a 503
-                    log.error("%s %s: %s (hint: %s)", method, path, exc.message, exc.hint)
-                    response = UNAVAILABLE
-                break
-        if response is None:
-            if method not in ("GET", "HEAD"):
-                response = Response(b"Method not allowed", "405 Method Not Allowed")
-            else:
-                response = _static(root, path)
+        try:
+            response = _respond(environ, method, path)
+        except StorageFault as exc:  # the archive, not this request: one line, a 503
+            log.error("%s %s: %s (hint: %s)", method, path[:200], exc.message, exc.hint)
+            response = UNAVAILABLE
+        except Exception:  # one place: a bug answers 500 without a traceback, and is logged
+            log.exception("%s %s failed", method, path[:200])
+            response = Response(b"<h1>Something went wrong</h1>", "500 Internal Server Error",
+                                [("Cache-Control", "no-store")])
         headers = [("Content-Type", response.content_type), *SECURITY_HEADERS]
         headers.extend(response.headers or [])
         start_response(response.status, headers)
