@@ -90,9 +90,13 @@ def check(ctx: Context, as_json: bool) -> None:
 
 
 def _check_sources(config: Config) -> list[str]:
-    """Coverage and probing warnings (exit 0); a bridge source without a bridge fails."""
+    """Coverage and probing warnings (exit 0); a bridge source without a bridge fails, and so
+    does a digest lists file that does not validate (#15)."""
     from aggregator.catalog.coverage import check_findings
+    from aggregator.digest.lists import load_digest_lists
     from aggregator.errors import ConfigProblem
+
+    load_digest_lists(config)
 
     warnings, problems = check_findings(config.missions, config.general_sources,
                                         config.settings.x_bridge_template)

@@ -15,9 +15,10 @@ from typing import Any, get_args, get_type_hints
 
 from aggregator.addresses import is_loopback_host
 from aggregator.errors import ConfigError, ConfigProblem
-from aggregator.missions import YAMLError, load_missions_dir, load_sources_file, read_yaml
+from aggregator.missions import load_missions_dir, load_sources_file
 from aggregator.models import Mission, SourceSpec
-from aggregator.settings import Settings
+from aggregator.settings import Settings, display_key
+from aggregator.yamlfile import YAMLFileError, read_yaml_file
 
 
 @dataclass(frozen=True)
@@ -56,20 +57,22 @@ class Config:
         return self.missions.get(acronym.upper())
 
 
-def _flatten(data: dict[str, Any], prefix: str = "") -> dict[str, Any]:
-    out: dict[str, Any] = {}
+def _flatten(data: dict[str, Any], prefix: str = "", written: str = "") -> dict[str, tuple[str, Any]]:
+    """Setting name -> (the key as written in the file, dotted when nested; its value)."""
+    out: dict[str, tuple[str, Any]] = {}
     known = {f.name for f in fields(Settings)}
     for key, value in data.items():
-        name = f"{prefix}{key}"
+        name, path = f"{prefix}{key}", f"{written}{key}"
         if isinstance(value, dict) and name not in known:
-            out.update(_flatten(value, f"{name}_"))
+            out.update(_flatten(value, f"{name}_", f"{path}."))
         else:
-            out[name] = value
+            out[name] = (path, value)
     return out
 
 
-def _coerce(name: str, value: Any, typ: Any, file: str, problems: list[ConfigProblem]) -> Any:
-    key = name.replace("_", ".", 1) if "." not in name else name
+def _coerce(name: str, written: str, value: Any, typ: Any, file: str,
+            problems: list[ConfigProblem]) -> Any:
+    key = display_key(name)
     origin_args = get_args(typ) if isinstance(typ, UnionType) else ()
     if typ is bool:
         if isinstance(value, bool):
@@ -89,7 +92,7 @@ def _coerce(name: str, value: Any, typ: Any, file: str, problems: list[ConfigPro
         return tuple(value)
     tname = getattr(typ, "__name__", str(typ))
     problems.append(
-        ConfigProblem(file, name, f"expected {tname}, got {value!r}", f"see the config reference in README.md ({key})")
+        ConfigProblem(file, written, f"expected {tname}, got {value!r}", f"see the config reference in README.md ({key})")
     )
     return None
 
@@ -110,9 +113,9 @@ def _load_settings(path: Path, problems: list[ConfigProblem]) -> Settings:
         )
         return Settings()
     try:
-        data = read_yaml(path.read_text(encoding="utf-8")) or {}
-    except YAMLError as exc:
-        problems.append(ConfigProblem(file, "", f"not valid YAML: {exc}", "fix the syntax"))
+        data = read_yaml_file(path) or {}
+    except YAMLFileError as exc:
+        problems.append(ConfigProblem(file, "", exc.message, exc.hint))
         return Settings()
     if not isinstance(data, dict):
         problems.append(ConfigProblem(file, "", "must be a mapping of settings", None))
@@ -120,13 +123,14 @@ def _load_settings(path: Path, problems: list[ConfigProblem]) -> Settings:
     hints = get_type_hints(Settings)
     known = {f.name for f in fields(Settings)}
     values: dict[str, Any] = {}
-    for name, value in _flatten(data).items():
+    for name, (written, value) in _flatten(data).items():
         if name not in known:
             close = difflib.get_close_matches(name, known, n=1)
-            hint = f"did you mean {close[0]!r}?" if close else "see the config reference in README.md"
-            problems.append(ConfigProblem(file, name, "unknown setting", hint))
+            hint = (f"did you mean {display_key(close[0])!r}?" if close
+                    else "see the config reference in README.md")
+            problems.append(ConfigProblem(file, written, "unknown setting", hint))
             continue
-        coerced = _coerce(name, value, hints[name], file, problems)
+        coerced = _coerce(name, written, value, hints[name], file, problems)
         if coerced is not None:
             values[name] = coerced
     settings = Settings(**values)

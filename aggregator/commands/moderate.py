@@ -156,17 +156,30 @@ def editors_add(
     The password is prompted, or read from stdin with --password-stdin."""
     with make_app(ctx.config) as app:
         chosen = _role_missions(app, admin, missions)
-        if password_stdin:
-            password = sys.stdin.readline().rstrip("\r\n")
-        else:
-            password = click.prompt(
-                f"Password for {name}", hide_input=True, confirmation_prompt=True, err=True
-            )
+        password = _password(name, password_stdin)
         app.store.add_editor(name, password, missions=chosen)
         role = app.store.role(name)
     assert role is not None
     click.echo(f"editor {name} added ({role.describe()});"
                " the moderation desk is at /moderation/ in `aggregator serve`")
+
+
+def _password(name: str, from_stdin: bool) -> str:
+    """The first line of stdin, or asked twice on the terminal."""
+    if from_stdin:
+        return sys.stdin.readline().rstrip("\r\n")
+    try:
+        return str(click.prompt(
+            f"Password for {name}", hide_input=True, confirmation_prompt=True, err=True
+        ))
+    except click.exceptions.Abort:
+        if sys.stdin.isatty():
+            raise  # Ctrl-C or Ctrl-D at the prompt
+        raise UsageError(  # cron, a script, a container: nothing to prompt on
+            f"no terminal to ask for the password of {name!r}",
+            hint=f"pipe it in: printf '%s\\n' \"$PASSWORD\" | aggregator editors add {name}"
+            " --password-stdin",
+        ) from None
 
 
 @editors.command("set-role")

@@ -9,6 +9,7 @@ import click
 from aggregator.app import make_app
 from aggregator.cli import Context, cli, pass_ctx
 from aggregator.commands._output import echo_json
+from aggregator.digest.lists import load_digest_lists
 from aggregator.errors import ExitStatus
 from aggregator.health import health
 from aggregator.logs import configure
@@ -39,6 +40,7 @@ def run_command(ctx: Context, tick_seconds: float | None, max_ticks: int | None)
     """
     config = ctx.config
     settings = config.settings
+    load_digest_lists(config)  # a broken lists file stops the start, not every tick
     configure(settings.log_format, settings.log_level)
     with WriterLock(config.database_path):
         app = make_app(config, check=True)  # never writes into a damaged archive

@@ -30,7 +30,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from aggregator.errors import ConfigError, ConfigProblem, UsageError
 from aggregator.mailer import valid_address
-from aggregator.missions import YAMLError, read_yaml
+from aggregator.yamlfile import YAMLFileError, read_yaml_file
 
 if TYPE_CHECKING:
     from aggregator.config import Config
@@ -84,15 +84,13 @@ def get_list(config: Config, name: str) -> DigestList:
 def _load(path: Path, missions: set[str], problems: list[ConfigProblem]) -> dict[str, DigestList]:
     file = str(path)
     try:
-        data = read_yaml(path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        problems.append(
-            ConfigProblem(file, "", f"cannot read the digest lists file: {exc.strerror}",
-                          "create it or fix the digest_lists setting in config.yaml")
-        )
-        return {}
-    except YAMLError as exc:
-        problems.append(ConfigProblem(file, "", f"not valid YAML: {exc}", "fix the syntax"))
+        data = read_yaml_file(path)
+    except YAMLFileError as exc:
+        missing = isinstance(exc.__cause__, OSError)
+        problems.append(ConfigProblem(
+            file, "", f"the digest lists file {exc.message}" if missing else exc.message,
+            "create it or fix the digest_lists setting in config.yaml" if missing else exc.hint,
+        ))
         return {}
     items = data.get("lists") if isinstance(data, dict) else None
     if not isinstance(items, list):
