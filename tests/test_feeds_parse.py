@@ -116,5 +116,5 @@ def test_a_billion_laughs_feed_is_not_expanded() -> None:
             "<title>&l9;</title></item></channel></rss>").encode()
     started = time.monotonic()
     parsed = parse_body(body, "http://feeds.test/lol.xml", "application/xml")
-    assert time.monotonic() - started < 2
+    assert time.monotonic() - started < 10  # expanded, it would not finish at all
     assert all(len(str(e.get("title", ""))) < 1000 for e in parsed["entries"])

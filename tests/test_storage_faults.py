@@ -22,7 +22,9 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+from aggregator.app import make_app
 from aggregator.cli import cli
+from aggregator.config import load_config
 from aggregator.errors import ExitStatus
 from tests.conftest import ROOT, need
 from tests.feeds_server import FeedServer, write_config
@@ -36,6 +38,8 @@ def _project(tmp_path: Path, extra: str = "") -> tuple[Path, Path]:
     """The search tests' archive (16 posts, 4 missions), offline: nothing leaves the host."""
     cfg = write_project(tmp_path)
     build(cfg)
+    with make_app(load_config(cfg), env={}) as app:  # the editor the moderate steps name
+        app.store.add_editor("ana", "a long enough password")
     with cfg.open("a", encoding="utf-8") as fh:
         fh.write("offline: true\n" + extra)
     return cfg, tmp_path / "data" / "archive.db"
