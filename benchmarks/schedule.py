@@ -34,8 +34,8 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _report import write_section
 
-from aggregator import schedule
 from aggregator.models import FetchResult, SourceSpec
+from aggregator.service import schedule
 from aggregator.settings import Settings
 
 START = datetime(2026, 11, 1, tzinfo=UTC)

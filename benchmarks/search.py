@@ -29,8 +29,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from aggregator import archive
-from aggregator.search import SearchPlan, parse
+from aggregator.search import SearchPlan, archive, parse
 from aggregator.store import Store
 from aggregator.store.search import Sort
 from benchmarks._report import write_section

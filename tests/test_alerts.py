@@ -12,7 +12,7 @@ from click.testing import CliRunner
 
 from aggregator.alerts import add_alert, due_alerts
 from aggregator.cli import cli
-from aggregator.scheduler import default_digests
+from aggregator.service.scheduler import default_digests
 from aggregator.web import make_wsgi
 from tests.digest_support import (
     NOW,

@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from aggregator.errors import AuthError, FetchError, GoneError, RateLimited
 from aggregator.models import FetchResult, SourceSpec, iso, parse_iso
-from aggregator.schedule import (
+from aggregator.service.schedule import (
     after_failure,
     after_success,
     backoff_delay_s,

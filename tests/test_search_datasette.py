@@ -9,9 +9,9 @@ from pathlib import Path
 
 from click.testing import CliRunner
 
-from aggregator.archive import datasette_metadata
 from aggregator.cli import cli
 from aggregator.config import load_config
+from aggregator.search.archive import datasette_metadata
 from aggregator.store.schema import DESCRIPTIONS
 from tests.test_search_support import search_project
 

@@ -18,11 +18,11 @@ from aggregator.app import App, make_app
 from aggregator.cli import cli
 from aggregator.config import load_config
 from aggregator.errors import FetchError, LockedError
-from aggregator.health import health
 from aggregator.models import SourceReport, iso
-from aggregator.schedule import after_failure
-from aggregator.scheduler import Service
-from aggregator.writer_lock import WriterLock
+from aggregator.service.health import health
+from aggregator.service.schedule import after_failure
+from aggregator.service.scheduler import Service
+from aggregator.service.writer_lock import WriterLock
 from tests.test_service_support import SECRET_ENV, T0, Clock, FakeRun, write_project
 
 UNMIK_FEED = "feed:http://127.0.0.1:9/unmik.xml"
@@ -237,7 +237,7 @@ def test_every_job_is_coalesced_single_instance_with_a_restart_sized_grace(app: 
 
 def test_importing_the_package_starts_no_scheduler() -> None:
     code = (
-        "import threading, aggregator.cli, aggregator.scheduler, aggregator.commands.service;"
+        "import threading, aggregator.cli, aggregator.service.scheduler, aggregator.commands.service;"
         "print(threading.active_count())"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)

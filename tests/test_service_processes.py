@@ -166,7 +166,7 @@ def test_health_says_unhealthy_within_a_second_of_a_kill_9(tmp_path: Path) -> No
 
     from aggregator.app import make_app
     from aggregator.config import load_config
-    from aggregator.health import health as health_of
+    from aggregator.service.health import health as health_of
 
     with RollingFeed(NAMES[:2], every=1000) as feed:
         config = write_project(tmp_path, feed_urls={"UNMIK": [feed.url(n) for n in NAMES[:2]]},

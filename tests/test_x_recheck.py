@@ -100,7 +100,7 @@ def test_dry_run_calls_nothing_and_days_narrows_the_window(tmp_path: Path, fake:
 
 
 def test_the_service_rechecks_every_recheck_hours(tmp_path: Path, fake: FakeXApi) -> None:
-    from aggregator.scheduler import default_collect
+    from aggregator.service.scheduler import default_collect
 
     config = archive(tmp_path, fake, 120, recheck_hours=6)
     now = [datetime.now(UTC)]

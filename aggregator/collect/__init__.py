@@ -19,10 +19,10 @@ from concurrent.futures import Executor
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, cast
 
-from aggregator import schedule
 from aggregator.collect.steps import STORE_BATCH_S, RunResult, RunSteps, close
 from aggregator.models import SourceReport, SourceSpec
 from aggregator.prepare import init_worker, prepare_posts
+from aggregator.service import schedule
 from aggregator.sources import Fetcher, Job, Outcome
 from aggregator.sources.pool import LazyProcessPool, worker_count
 

@@ -17,10 +17,10 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Literal
 
-from aggregator import schedule
 from aggregator.errors import RateLimited, SourceError, StoreError
 from aggregator.models import FetchResult, SourceReport, SourceSpec, counted, parse_iso
 from aggregator.prepare import Prepared, limits_of, prepare_posts
+from aggregator.service import schedule
 from aggregator.sources import Outcome
 
 if TYPE_CHECKING:

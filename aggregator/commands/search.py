@@ -22,12 +22,13 @@ from typing import Any, TextIO, TypeVar
 
 import click
 
-from aggregator import archive, search
+from aggregator import search
 from aggregator.app import App, make_app
 from aggregator.cli import Context, cli, pass_ctx
 from aggregator.commands._output import on_terminal, progress
 from aggregator.errors import UsageError
 from aggregator.models import counted
+from aggregator.search import archive
 from aggregator.store.schema import DESCRIPTIONS
 from aggregator.store.search import MARK_CLOSE, MARK_OPEN, Facets, Sort
 

@@ -11,10 +11,10 @@ from aggregator.cli import Context, cli, pass_ctx
 from aggregator.commands._output import echo_json
 from aggregator.digest.lists import load_digest_lists
 from aggregator.errors import ExitStatus
-from aggregator.health import health
 from aggregator.logs import configure
-from aggregator.scheduler import Service
-from aggregator.writer_lock import WriterLock
+from aggregator.service.health import health
+from aggregator.service.scheduler import Service
+from aggregator.service.writer_lock import WriterLock
 
 
 @cli.command("run")

@@ -225,8 +225,8 @@ def x_resolve_command(ctx: Context, handles: tuple[str, ...]) -> None:
 def x_recheck_command(ctx: Context, days: float | None, dry_run: bool, no_render: bool) -> None:
     """Ask X now whether stored posts still exist (100 per lookup, newest first, budgeted)."""
     from aggregator.app import make_app
+    from aggregator.compliance.recheck import recheck
     from aggregator.errors import AuthError, ExitStatus
-    from aggregator.recheck import recheck
 
     settings = ctx.config.settings
     if not dry_run and not (os.environ.get(settings.x_token_env) or "").strip():

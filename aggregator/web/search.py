@@ -22,10 +22,11 @@ from datetime import date
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, urlencode
 
-from aggregator import archive, search
+from aggregator import search
 from aggregator.errors import QuerySyntaxError, UsageError
 from aggregator.render.i18n import reason, site_title, t
 from aggregator.render.syndication import search_feed
+from aggregator.search import archive
 from aggregator.store import Store
 from aggregator.store.search import MARK_CLOSE, MARK_OPEN, Facets, Sort
 from aggregator.trends.chart import Slot, bar_chart

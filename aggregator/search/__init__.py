@@ -7,7 +7,7 @@ string (so no user text is ever FTS5 syntax, let alone SQL) and a list of typed 
 store turns into parameterized SQL. Anything that cannot be parsed raises
 :class:`~aggregator.errors.QuerySyntaxError` with the 0-based position and the problem.
 
-The grammar and the lexer live in :mod:`aggregator.query`.
+The grammar and the lexer live in :mod:`aggregator.search.query`.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 
 from aggregator.errors import QuerySyntaxError
-from aggregator.query import And, Filter, Node, Not, Or, Term, clean, read
+from aggregator.search.query import And, Filter, Node, Not, Or, Term, clean, read
 
 MAX_QUERY_CHARS = 2000
 HAS_VALUES = ("media", "link")

@@ -7,7 +7,7 @@ each step is guarded so that a failure is logged and the next tick still runs. A
 enough for a restart); a second job writes a heartbeat on its own database connection.
 
 Nothing here runs on import: the scheduler is built and started by :meth:`Service.serve`.
-One writer: :class:`~aggregator.writer_lock.WriterLock` (an ``fcntl`` lock file beside the
+One writer: :class:`~aggregator.service.writer_lock.WriterLock` (an ``fcntl`` lock file beside the
 database) makes a second ``aggregator run`` on the same archive exit with
 :class:`~aggregator.errors.LockedError`.
 """
@@ -61,7 +61,7 @@ def default_collect(
         kwargs["should_stop"] = should_stop
     result = collect(app, **kwargs)
     if not should_stop():  # stored X posts re-checked every x.recheck_hours (#14)
-        from aggregator.recheck import recheck_if_due
+        from aggregator.compliance.recheck import recheck_if_due
 
         rechecked = recheck_if_due(app)
         if rechecked is not None:

@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from aggregator.models import parse_iso
-from aggregator.writer_lock import service_gone
+from aggregator.service.writer_lock import service_gone
 
 if TYPE_CHECKING:
     from aggregator.app import App
