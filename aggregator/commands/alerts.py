@@ -28,7 +28,7 @@ def add(ctx: Context, name: str, query: str, to: str, every: str) -> None:
     """Save a search NAME whose new public matches are emailed to EMAIL."""
     from aggregator.alerts import add_alert
 
-    with make_app(ctx.config) as app:
+    with make_app(ctx.config, check=True) as app:
         created = add_alert(app, name, query, to, every)
     verb = "saved" if created else "replaced"
     click.echo(f"alert {name} {verb}: {query!r} to {to.strip().lower()}, {every};"
@@ -42,7 +42,7 @@ def list_(ctx: Context, as_json: bool) -> None:
     """Every saved search with its address, rhythm and state."""
     from aggregator.alerts import alerts as all_alerts
 
-    with make_app(ctx.config) as app:
+    with make_app(ctx.config, check=True) as app:
         rows = all_alerts(app)
         sent = {a.name: len(app.store.digest_runs(a.list_name)) for a, _ in rows}
     if as_json:
@@ -67,7 +67,7 @@ def remove(ctx: Context, name: str) -> None:
     """Delete the saved search NAME; nothing more is sent for it."""
     from aggregator.alerts import remove_alert
 
-    with make_app(ctx.config) as app:
+    with make_app(ctx.config, check=True) as app:
         remove_alert(app, name)
     click.echo(f"alert {name} removed")
 
@@ -78,7 +78,7 @@ def send(ctx: Context) -> None:
     """Send the alerts that are due now (the service does this every tick)."""
     from aggregator.alerts import due_alerts
 
-    with make_app(ctx.config) as app:
+    with make_app(ctx.config, check=True) as app:
         results = due_alerts(app, app.now())
     for r in results:
         name = r.list_name.removeprefix("alert.")

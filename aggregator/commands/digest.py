@@ -66,7 +66,7 @@ def send(
 ) -> None:
     """Send the list's digest of everything new since its last one, once per recipient."""
     dl = get_list(ctx.config, list_name)
-    with make_app(ctx.config) as app:
+    with make_app(ctx.config, check=True) as app:
         now = app.now()
         if dry_run or to:
             _preview_send(app, dl, now, dry_run=dry_run, to=to, out=out)
@@ -146,7 +146,7 @@ def _write_eml(path: Path, raw: bytes) -> None:
 def preview_cmd(ctx: Context, list_name: str, date: datetime | None, out: Path | None) -> None:
     """Write the digest's HTML to a file to open in a browser (nothing is sent or recorded)."""
     dl = get_list(ctx.config, list_name)
-    with make_app(ctx.config) as app:
+    with make_app(ctx.config, check=True) as app:
         if date is None:
             rendered, start, end = preview(app, dl, app.now())
         else:
@@ -182,7 +182,7 @@ def _emails(emails: tuple[str, ...]) -> list[str]:
 def add(ctx: Context, list_name: str, emails: tuple[str, ...]) -> None:
     """Subscribe addresses (re-subscribes those who left)."""
     get_list(ctx.config, list_name)
-    with make_app(ctx.config) as app:
+    with make_app(ctx.config, check=True) as app:
         n = app.store.add_subscribers(list_name, _emails(emails), app.now())
     click.echo(f"{list_name}: {n} subscribed, {len(emails) - n} already subscribed")
 
@@ -194,7 +194,7 @@ def add(ctx: Context, list_name: str, emails: tuple[str, ...]) -> None:
 def remove(ctx: Context, list_name: str, emails: tuple[str, ...]) -> None:
     """Unsubscribe addresses (kept as unsubscribed, so a re-import does not re-add them)."""
     get_list(ctx.config, list_name)
-    with make_app(ctx.config) as app:
+    with make_app(ctx.config, check=True) as app:
         n = sum(app.store.unsubscribe(list_name, e, app.now(), via="cli") for e in _emails(emails))
     click.echo(f"{list_name}: {n} unsubscribed")
 
@@ -207,7 +207,7 @@ def remove(ctx: Context, list_name: str, emails: tuple[str, ...]) -> None:
 def list_cmd(ctx: Context, list_name: str, show_all: bool, as_json: bool) -> None:
     """Print one subscriber per line (with status and date when --all)."""
     get_list(ctx.config, list_name)
-    with make_app(ctx.config) as app:
+    with make_app(ctx.config, check=True) as app:
         rows = app.store.subscribers(list_name, include_unsubscribed=show_all)
     if as_json:
         keys = ("email", "status", "added_at", "unsubscribed_at", "unsubscribed_via")

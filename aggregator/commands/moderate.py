@@ -90,7 +90,7 @@ def moderate(
     Every action needs --editor and --note and is written to the audit log. Decisions win
     over tagging rules and survive re-collection and `aggregator retag`.
     """
-    with make_app(ctx.config) as app:
+    with make_app(ctx.config, check=True) as app:
         if show_queue:
             if post_id:
                 raise UsageError("--queue lists posts; do not pass a POST_ID with it")
@@ -154,7 +154,7 @@ def editors_add(
     """Create an account: an admin (--admin) or an editor of missions (--mission M ...).
 
     The password is prompted, or read from stdin with --password-stdin."""
-    with make_app(ctx.config) as app:
+    with make_app(ctx.config, check=True) as app:
         chosen = _role_missions(app, admin, missions)
         password = _password(name, password_stdin)
         app.store.add_editor(name, password, missions=chosen)
@@ -189,7 +189,7 @@ def _password(name: str, from_stdin: bool) -> str:
 @pass_ctx
 def editors_set_role(ctx: Context, name: str, admin: bool, missions: tuple[str, ...]) -> None:
     """Make an account an admin (--admin) or an editor of missions (--mission M ...)."""
-    with make_app(ctx.config) as app:
+    with make_app(ctx.config, check=True) as app:
         role = app.store.set_role(name, missions=_role_missions(app, admin, missions))
     click.echo(f"editor {name} is now {role.describe()}")
 
@@ -199,7 +199,7 @@ def editors_set_role(ctx: Context, name: str, admin: bool, missions: tuple[str, 
 @pass_ctx
 def editors_sign_out(ctx: Context, name: str) -> None:
     """Sign an editor out everywhere (every browser; the account stays)."""
-    with make_app(ctx.config) as app:
+    with make_app(ctx.config, check=True) as app:
         if app.store.role(name) is None:
             raise UsageError(f"no editor named {name!r}", hint="see `aggregator editors list`")
         count = app.store.revoke_sessions(name)
@@ -211,7 +211,7 @@ def editors_sign_out(ctx: Context, name: str) -> None:
 @pass_ctx
 def editors_remove(ctx: Context, name: str) -> None:
     """Disable an editor account and sign it out everywhere (kept for the audit log)."""
-    with make_app(ctx.config) as app:
+    with make_app(ctx.config, check=True) as app:
         app.store.remove_editor(name)
         left = app.store.has_editors()
     click.echo(f"editor {name} removed")
@@ -224,7 +224,7 @@ def editors_remove(ctx: Context, name: str) -> None:
 @pass_ctx
 def editors_list(ctx: Context, as_json: bool) -> None:
     """List editor accounts (name, role, missions, created, state, last sign-in)."""
-    with make_app(ctx.config) as app:
+    with make_app(ctx.config, check=True) as app:
         rows = app.store.editors()
     if as_json:
         echo_json([{"name": r["name"], "created_at": r["created_at"],
@@ -248,7 +248,7 @@ def editors_list(ctx: Context, as_json: bool) -> None:
 @pass_ctx
 def audit(ctx: Context, post_id: str | None, limit: int, as_json: bool) -> None:
     """Show the audit log: who did what, when and why, newest first."""
-    with make_app(ctx.config) as app:
+    with make_app(ctx.config, check=True) as app:
         rows = app.store.audit_log(post_id, limit=limit)
     for row in rows:
         if as_json:

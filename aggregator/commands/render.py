@@ -30,7 +30,7 @@ def render(ctx: Context, missions: tuple[str, ...], fetch_media: bool) -> None:
     """Write the site into output/: pages, widget, JSON API and feeds."""
     from aggregator.render import render_site
 
-    with make_app(ctx.config) as app:
+    with make_app(ctx.config, check=True) as app:
         if fetch_media:
             from aggregator.media import fetch_pending_media
 
@@ -59,7 +59,7 @@ def serve(ctx: Context, host: str | None, port: int | None) -> None:
     configure(settings.log_format, settings.log_level)
     host = host or settings.serve_host
     port = settings.serve_port if port is None else port
-    with make_app(ctx.config) as app:
+    with make_app(ctx.config, check=True) as app:
         server = start_server(app, host, port)
         serve_until_stopped(server, lambda: announce(app, server))
 

@@ -115,7 +115,7 @@ def search_command(
 ) -> None:
     """Search the archive. QUERY: words, "phrases", prefix*, AND/OR/NOT, ( ), and filters
     mission: source: author:@handle lang: from: to: has:media is:retweet (see README)."""
-    with make_app(ctx.config, readonly=True) as app:
+    with make_app(ctx.config, readonly=True, check=True) as app:
         plan = _plan(app, query)
         if facets:
             names = {sid: name for sid, (name, _) in source_map(app).items()}
@@ -162,7 +162,7 @@ def export_command(
     full_query = " ".join([*parts, query]).strip()
     if out is not None and out.exists():
         raise UsageError(f"{out} already exists", hint="choose a new file name or delete the old export")
-    with make_app(ctx.config, readonly=True) as app:
+    with make_app(ctx.config, readonly=True, check=True) as app:
         plan = _plan(app, full_query)
         sources = source_map(app)
         base = app.config.settings.base_url
@@ -216,7 +216,7 @@ def _export_command(
 def backup_command(ctx: Context, path: Path) -> None:
     """Write a consistent copy of the live archive to PATH (VACUUM INTO), then check it."""
     with (
-        make_app(ctx.config, readonly=True) as app,
+        make_app(ctx.config, readonly=True, check=True) as app,
         progress(app.store.page_count() if on_terminal() else 0, "backup") as advance,
     ):
         counts = app.store.backup_to(path, progress=advance)

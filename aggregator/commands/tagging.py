@@ -212,7 +212,7 @@ def retag_command(ctx: Context, dry_run: bool, batch_size: int, as_json: bool) -
     from aggregator.app import make_app
     from aggregator.retag import retag
 
-    with make_app(ctx.config) as app, progress(app.store.count_posts(), "retag") as advance:
+    with make_app(ctx.config, check=True) as app, progress(app.store.count_posts(), "retag") as advance:
         result = retag(app, dry_run=dry_run, batch_size=batch_size, progress=advance)
     if as_json:
         echo_json(_retag_json(result))
@@ -256,7 +256,7 @@ def relang_command(ctx: Context, dry_run: bool, batch_size: int) -> None:
     from aggregator.app import make_app
     from aggregator.relang import relang
 
-    with make_app(ctx.config) as app, progress(app.store.count_posts(), "relang") as advance:
+    with make_app(ctx.config, check=True) as app, progress(app.store.count_posts(), "relang") as advance:
         result = relang(app, dry_run=dry_run, batch_size=batch_size, progress=advance)
     verb = "would change" if dry_run else "changed"
     click.echo(f"{counted(result.posts, 'post')} read; {counted(result.posts_changed, 'language')}"

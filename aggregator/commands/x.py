@@ -162,7 +162,7 @@ def x_status_command(ctx: Context, as_json: bool) -> None:
     if not ctx.config.database_path.exists():
         click.echo("no archive yet: run `aggregator collect`")
         return
-    with make_app(ctx.config, readonly=True) as app:
+    with make_app(ctx.config, readonly=True, check=True) as app:
         now, settings = app.now(), ctx.config.settings
         specs = ctx.config.all_sources()
         if as_json:
@@ -191,7 +191,7 @@ def x_resolve_command(ctx: Context, handles: tuple[str, ...]) -> None:
             raise UsageError(f"not a configured X handle: {', '.join(sorted(unknown))}",
                              hint="X handles are listed in the mission files (kind: x)")
         specs = [s for s in specs if (s.handle or "").lower() in wanted]
-    with make_app(ctx.config) as app:
+    with make_app(ctx.config, check=True) as app:
         fetcher = XFetcher(ctx.config.settings, app.env, app.store)
         changed: set[str] = set()
         settings = ctx.config.settings
@@ -232,7 +232,7 @@ def x_recheck_command(ctx: Context, days: float | None, dry_run: bool, no_render
     if not dry_run and not (os.environ.get(settings.x_token_env) or "").strip():
         raise AuthError(f"x recheck: no X token in ${settings.x_token_env}",
                         hint=f"put a bearer token with read access in {settings.x_token_env}")
-    with make_app(ctx.config) as app:
+    with make_app(ctx.config, check=True) as app:
         report = recheck(app, days=days, dry_run=dry_run, render=not no_render)
         click.echo(report.summary())
         for post_id, state in sorted(report.changed.items()):
