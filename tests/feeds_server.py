@@ -21,6 +21,12 @@ import yaml
 ROOT = Path(__file__).resolve().parent.parent
 
 
+class _Server(http.server.ThreadingHTTPServer):
+    # socketserver's default backlog is 5: forty clients connecting at once would wait for
+    # SYN retries (1 s, then 3 s) that no real feed host imposes.
+    request_queue_size = 128
+
+
 @dataclass
 class Route:
     body: bytes = b""
@@ -57,7 +63,7 @@ class FeedServer:
             def do_GET(self) -> None:
                 outer._answer(self)
 
-        self.httpd = http.server.ThreadingHTTPServer((host, 0), Handler)
+        self.httpd = _Server((host, 0), Handler)
         self.httpd.daemon_threads = True
         self.base = f"http://{host}:{self.httpd.server_address[1]}"
 

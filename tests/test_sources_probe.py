@@ -112,13 +112,13 @@ def test_probing_many_slow_sources_takes_about_the_slowest(tmp_path: Path) -> No
             server.add(f"/slow{i}.xml", body=SMALL, delay=3.0)
             urls.append(server.url(f"/slow{i}.xml"))
         write_mission(feeds, "AAA", sources=[feed(u, f"s{i}") for i, u in enumerate(urls)])
-        config = project(tmp_path, feeds=False, http={"per_host_limit": 40, "deadline": 5})
+        config = project(tmp_path, feeds=False, http={"per_host_limit": 40, "deadline": 6})
         started = time.monotonic()
         result = run(config, "sources", "probe", "--json")
         took = time.monotonic() - started
     assert result.exit_code == 0, result.output
     assert all(r["ok"] for r in json.loads(result.stdout))
-    assert took < 3.0 + 4.0, f"40 sources of 3 s each took {took:.1f} s"
+    assert took < 6.0 + 2.0, f"40 sources of 3 s each took {took:.1f} s (deadline 6 s)"
 
 
 def test_list_shows_every_source_with_its_evidence(tmp_path: Path) -> None:
