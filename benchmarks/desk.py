@@ -115,8 +115,8 @@ def main() -> None:
         "",
         f"`benchmarks/desk.py`: each scenario is a whole request through the WSGI app as a signed-in "
         f"admin (session, query, tags and decisions of the rows, 50 cards of HTML), {args.runs} runs "
-        "after one warm-up. Taken on a shared 2-core machine with other engineers' tests running "
-        f"(load average {load:.1f} at the end), so the figures are noisy upper bounds. "
+        f"after one warm-up, on {os.cpu_count()} CPU(s) (load average {load:.1f} at the end; "
+        "under load the figures are noisy upper bounds: at load 14 the worst p95 was 381 ms). "
         f"Target p95 < 200 ms: **{verdict}** (worst p95 {worst:.0f} ms).",
         "",
         *lines,
