@@ -20,6 +20,7 @@ from aggregator.app import make_app
 from aggregator.cli import Context, cli, pass_ctx
 from aggregator.commands._output import echo_json
 from aggregator.errors import UsageError
+from aggregator.models import counted
 
 _FLAGS = ("hide", "show", "pin", "unpin")
 
@@ -203,7 +204,7 @@ def editors_sign_out(ctx: Context, name: str) -> None:
         if app.store.role(name) is None:
             raise UsageError(f"no editor named {name!r}", hint="see `aggregator editors list`")
         count = app.store.revoke_sessions(name)
-    click.echo(f"editor {name} signed out everywhere ({count} session{'s' if count != 1 else ''} ended)")
+    click.echo(f"editor {name} signed out everywhere ({counted(count, 'session')} ended)")
 
 
 @editors.command("remove")
